@@ -1,0 +1,68 @@
+//! The memory tier: a byte-bounded `moka` cache that also coalesces concurrent misses for one key.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use moka::future::Cache;
+
+use super::{CacheOutcome, CachedImage, CardKey};
+
+/// A value in the tier, remembering how it first got there.
+#[derive(Clone)]
+struct Entry {
+    image: CachedImage,
+    origin: CacheOutcome,
+}
+
+#[derive(Clone)]
+pub struct MemoryTier {
+    cache: Option<Cache<CardKey, Entry>>,
+}
+
+impl MemoryTier {
+    /// A tier holding at most `max_bytes` of image data; 0 disables it (each miss still renders once per caller).
+    pub fn new(max_bytes: u64) -> Self {
+        let cache = (max_bytes > 0).then(|| {
+            Cache::builder()
+                .max_capacity(max_bytes)
+                .support_invalidation_closures()
+                .weigher(|_k: &CardKey, v: &Entry| u32::try_from(v.image.bytes.len()).unwrap_or(u32::MAX))
+                .build()
+        });
+        Self { cache }
+    }
+
+    /// The image for `key`: from memory, or from `load` (run once however many callers ask at the same time).
+    /// `load` says where it found the image (S3 or a fresh render); later callers see `HitMemory`.
+    pub async fn get_or_load<F, E>(&self, key: &CardKey, load: F) -> Result<(CachedImage, CacheOutcome), Arc<E>>
+    where
+        F: Future<Output = Result<(CachedImage, CacheOutcome), E>>,
+        E: Send + Sync + 'static,
+    {
+        let Some(cache) = &self.cache else {
+            return load.await.map_err(Arc::new);
+        };
+        let entry = cache
+            .entry_by_ref(key)
+            .or_try_insert_with(async move { load.await.map(|(image, origin)| Entry { image, origin }) })
+            .await?;
+        let outcome = if entry.is_fresh() { entry.value().origin } else { CacheOutcome::HitMemory };
+        Ok((entry.into_value().image, outcome))
+    }
+
+    /// Drops every entry for a listing (all designs and formats).
+    pub fn invalidate_listing(&self, listing_id: &str) {
+        if let Some(cache) = &self.cache {
+            let id = listing_id.to_string();
+            let _ = cache.invalidate_entries_if(move |k, _| k.listing_id == id);
+        }
+    }
+
+    pub fn weighted_size(&self) -> u64 {
+        self.cache.as_ref().map_or(0, |c| c.weighted_size())
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.cache.as_ref().map_or(0, |c| c.entry_count())
+    }
+}

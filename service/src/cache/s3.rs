@@ -1,0 +1,185 @@
+//! The S3 tier: `aws-sdk-s3` with short timeouts, so a slow or dead S3 costs a bounded delay and never an image.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig, timeout::TimeoutConfig};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_http_client::tls;
+use bytes::Bytes;
+
+use super::CachedImage;
+use crate::render::ImageFormat;
+use crate::settings::S3Settings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("s3 {operation} {key}: {message}")]
+    Call { operation: &'static str, key: String, message: String },
+}
+
+/// What a conditional PUT found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    /// Another writer created the same key first (`If-None-Match: *` → 412); its bytes are the same image.
+    AlreadyExists,
+}
+
+/// One bucket on one S3 endpoint.
+#[derive(Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    cache_control: String,
+}
+
+/// An S3 client for these settings: static credentials when given, else the AWS default chain
+/// (environment, profile, web identity, ECS/EC2 roles); path-style addressing for custom endpoints.
+pub async fn client(settings: &S3Settings) -> Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(settings.timeout_ms.min(1_000)))
+        .operation_attempt_timeout(Duration::from_millis(settings.timeout_ms))
+        .operation_timeout(Duration::from_millis(settings.timeout_ms * 2))
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        // rustls + ring: no aws-lc or OpenSSL to build.
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+                .build_https(),
+        )
+        .region(Region::new(settings.region.clone()))
+        .timeout_config(timeouts)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+    if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret_access_key) {
+        loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "card-service-settings"));
+    }
+    let shared = loader.load().await;
+    let mut builder = aws_sdk_s3::config::Builder::from(&shared)
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired);
+    if let Some(endpoint) = &settings.endpoint_url {
+        builder = builder.endpoint_url(endpoint).force_path_style(true);
+    }
+    Client::from_conf(builder.build())
+}
+
+impl S3Store {
+    pub async fn new(settings: &S3Settings, cache_control: String) -> Self {
+        Self { client: client(settings).await, bucket: settings.bucket_name.clone(), cache_control }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The object, or `None` when it does not exist.
+    pub async fn get(&self, key: &str) -> Result<Option<CachedImage>, StoreError> {
+        let result = self.client.get_object().bucket(&self.bucket).key(key).send().await;
+        let output = match result {
+            Ok(output) => output,
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
+            Err(e) => return Err(call_error("get", key, e)),
+        };
+        // The type comes from the key we wrote, not from what the object claims.
+        let content_type = key
+            .rsplit_once('.')
+            .and_then(|(_, ext)| ImageFormat::parse(ext))
+            .map_or("application/octet-stream", ImageFormat::content_type);
+        let last_modified = output
+            .last_modified()
+            .and_then(|t| SystemTime::try_from(*t).ok())
+            .unwrap_or_else(SystemTime::now);
+        let bytes = output.body.collect().await.map_err(|e| StoreError::Call {
+            operation: "get",
+            key: key.into(),
+            message: e.to_string(),
+        })?;
+        Ok(Some(CachedImage { bytes: bytes.into_bytes(), content_type, last_modified, timings: None }))
+    }
+
+    /// Writes the object unless it exists (`If-None-Match: *`), with its `Content-Type` and `Cache-Control`.
+    pub async fn put_if_absent(
+        &self,
+        key: &str,
+        bytes: Bytes,
+        content_type: &str,
+        metadata: &[(&str, &str)],
+    ) -> Result<PutOutcome, StoreError> {
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .content_type(content_type)
+            .cache_control(&self.cache_control)
+            .if_none_match("*");
+        for (k, v) in metadata {
+            request = request.metadata(*k, *v);
+        }
+        match request.send().await {
+            Ok(_) => Ok(PutOutcome::Created),
+            Err(e) if is_precondition_failed(&e) => Ok(PutOutcome::AlreadyExists),
+            Err(e) => Err(call_error("put", key, e)),
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| call_error("delete", key, e))
+    }
+
+    /// Whether the bucket answers (for `/readyz`).
+    pub async fn health_check(&self) -> Result<(), StoreError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| call_error("head-bucket", &self.bucket, e))
+    }
+}
+
+fn is_precondition_failed<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(service) => {
+            matches!(service.err().code(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
+        }
+        _ => false,
+    }
+}
+
+fn call_error<E, R>(operation: &'static str, key: &str, e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let message = match &e {
+        SdkError::ServiceError(service) => {
+            let err = service.err();
+            format!("{}: {}", err.code().unwrap_or("error"), err.message().unwrap_or("no message"))
+        }
+        other => format!("{}", aws_smithy_types::error::display::DisplayErrorContext(other)),
+    };
+    StoreError::Call { operation, key: key.into(), message }
+}

@@ -1,0 +1,131 @@
+//! The one error type HTTP handlers return, and its JSON `{code, message}` response.
+//!
+//! Client errors say what to fix. Server errors carry their internal detail for the log only:
+//! the response shows a fixed message, never internals.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("listing id must match [A-Za-z0-9_-]{{1,64}}")]
+    InvalidListingId,
+    #[error("no listing with id `{0}`")]
+    ListingNotFound(String),
+    #[error("format must be one of png, jpeg, webp")]
+    InvalidFormat,
+    #[error("unknown variant `{0}`; live variants: {1}")]
+    UnknownVariant(String, String),
+    #[error("unknown query parameter `{0}`; allowed: variant, format")]
+    UnknownParameter(String),
+    #[error("design `{template}` rejected this listing: {message}")]
+    TemplateRejected { template: String, message: String },
+    #[error("design `{template}` failed to render this card")]
+    TemplateFailed { template: String, detail: String },
+    #[error("rendering is disabled on this instance (PLAYWRIGHT__ENABLED=false) and the image is not cached")]
+    RenderingDisabled,
+    #[error("too many renders in progress; retry shortly")]
+    Overloaded { retry_after: Duration },
+    #[error("rendering took longer than its deadline; retry shortly")]
+    RenderTimeout { retry_after: Duration },
+    #[error("the browser failed to render this card; retry shortly")]
+    BrowserUnavailable { detail: String },
+    #[error("the listing source is unavailable; retry shortly")]
+    ListingSourceUnavailable { detail: String },
+    #[error("not found")]
+    NotFound,
+    #[error("internal error")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidListingId
+            | ApiError::InvalidFormat
+            | ApiError::UnknownVariant(..)
+            | ApiError::UnknownParameter(_) => StatusCode::BAD_REQUEST,
+            ApiError::ListingNotFound(_) | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::TemplateRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TemplateFailed { .. } | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::ListingSourceUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::RenderingDisabled
+            | ApiError::Overloaded { .. }
+            | ApiError::RenderTimeout { .. }
+            | ApiError::BrowserUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Stable, kebab-case code clients can match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidListingId => "invalid-listing-id",
+            ApiError::ListingNotFound(_) => "listing-not-found",
+            ApiError::InvalidFormat => "invalid-format",
+            ApiError::UnknownVariant(..) => "unknown-variant",
+            ApiError::UnknownParameter(_) => "unknown-parameter",
+            ApiError::TemplateRejected { .. } => "template-rejected",
+            ApiError::TemplateFailed { .. } => "template-failed",
+            ApiError::RenderingDisabled => "rendering-disabled",
+            ApiError::Overloaded { .. } => "overloaded",
+            ApiError::RenderTimeout { .. } => "render-timeout",
+            ApiError::BrowserUnavailable { .. } => "browser-unavailable",
+            ApiError::ListingSourceUnavailable { .. } => "listing-source-unavailable",
+            ApiError::NotFound => "not-found",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Overloaded { retry_after } | ApiError::RenderTimeout { retry_after } => Some(*retry_after),
+            ApiError::BrowserUnavailable { .. } | ApiError::ListingSourceUnavailable { .. } => {
+                Some(Duration::from_secs(2))
+            }
+            ApiError::RenderingDisabled => Some(Duration::from_secs(60)),
+            _ => None,
+        }
+    }
+
+    /// Internal detail worth a log line; never sent to the client.
+    fn detail(&self) -> Option<&str> {
+        match self {
+            ApiError::TemplateFailed { detail, .. }
+            | ApiError::BrowserUnavailable { detail }
+            | ApiError::ListingSourceUnavailable { detail }
+            | ApiError::Internal(detail) => Some(detail),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let Some(detail) = self.detail() {
+            tracing::error!(code = self.code(), status = status.as_u16(), detail, "request failed");
+        } else if status.is_server_error() {
+            tracing::warn!(code = self.code(), status = status.as_u16(), "request failed");
+        }
+        let body = ErrorBody { code: self.code(), message: self.to_string() };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(after) = self.retry_after() {
+            let secs = after.as_secs().max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}

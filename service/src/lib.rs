@@ -1,0 +1,208 @@
+//! Deal Brain card service: renders 1200×630 Open Graph card images for listings.
+//!
+//! listing → WebAssembly design → HTML → Chromium (Playwright) → image → S3 → HTTP.
+//! See ARCHITECTURE.md for the map; `main.rs` only loads settings and calls [`run`].
+
+pub mod cache;
+pub mod cards;
+pub mod error;
+pub mod listings;
+pub mod render;
+pub mod routes;
+pub mod settings;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::cache::{MemoryTier, S3Store};
+use crate::cards::CardService;
+use crate::error::ApiError;
+use crate::listings::{ListingError, ListingSource};
+use crate::render::browser::BrowserPool;
+use crate::render::images::ImageFetcher;
+use crate::render::templates::{LoadError, LoadedTemplate, TemplateRegistry};
+use crate::render::{CardRenderer, RenderError};
+use crate::settings::Settings;
+
+/// Why the service could not start; each message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    #[error("LISTINGS__SOURCE: {0}")]
+    Listings(#[from] ListingError),
+    #[error("templates: {0}")]
+    Templates(#[from] LoadError),
+    #[error("SERVER__BIND {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// Everything a request needs, shared by all handlers.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+pub struct AppInner {
+    pub settings: Settings,
+    pub listings: ListingSource,
+    pub cards: CardService,
+    /// Absolute base URL of this instance (for share pages).
+    pub public_url: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state: listing source, designs (compiled off the async threads), browser pool, caches.
+    /// The browser pool starts lazily; call [`AppState::warm_up`] to launch it before taking traffic.
+    pub async fn build(settings: Settings, public_url: String) -> Result<Self, StartupError> {
+        let listings = ListingSource::from_settings(&settings.listings)?;
+        let registry = Arc::new(TemplateRegistry::new(settings.templates.clone())?);
+        let loader = registry.clone();
+        let (loaded, failed) = tokio::task::spawn_blocking(move || loader.load_dir())
+            .await
+            .unwrap_or_else(|e| (Vec::new(), vec![(Default::default(), LoadError::Compile(e.to_string()))]));
+        if loaded.is_empty() {
+            tracing::error!(dir = %settings.templates.dir.display(), failures = failed.len(), "no design loaded; build them with `cargo xtask templates build`");
+        }
+        let browser = settings.playwright.enabled.then(|| Arc::new(BrowserPool::new(settings.playwright.clone())));
+        let renderer = CardRenderer::new(
+            registry,
+            browser,
+            ImageFetcher::new(settings.images.clone()),
+            settings.render.clone(),
+            Duration::from_millis(settings.playwright.browser_timeout_ms),
+        );
+        let cache_control = image_cache_control(&settings);
+        let s3 = if settings.s3.enabled { Some(S3Store::new(&settings.s3, cache_control).await) } else { None };
+        let cards = CardService { renderer, memory: MemoryTier::new(settings.cache.memory_max_bytes), s3 };
+        Ok(Self(Arc::new(AppInner { settings, listings, cards, public_url })))
+    }
+
+    /// Launches the browsers and their pages now. A failure is logged, not fatal: cached images still serve.
+    pub async fn warm_up(&self) {
+        if let Some(pool) = self.cards.renderer.browser() {
+            if let Err(e) = pool.warm_up().await {
+                tracing::error!(error = %e, "browser pool did not start; cache misses will fail until it does");
+            }
+        }
+    }
+
+    /// Closes Chromium and the driver.
+    pub async fn shutdown(&self) {
+        if let Some(pool) = self.cards.renderer.browser() {
+            pool.shutdown().await;
+        }
+    }
+
+    /// `Cache-Control` of image responses and stored objects.
+    pub fn image_cache_control(&self) -> String {
+        image_cache_control(&self.settings)
+    }
+
+    /// The variant name and design for a request: `?variant=NAME` when it names a live design,
+    /// else the default design.
+    pub fn pick_design(&self, _listing_id: &str, variant: Option<&str>) -> Result<(String, Arc<LoadedTemplate>), ApiError> {
+        let registry = self.cards.renderer.templates();
+        let name = variant.unwrap_or(&self.settings.templates.default);
+        match registry.get(name) {
+            Some(t) => Ok((name.to_string(), t)),
+            None if variant.is_some() => {
+                let live: Vec<String> = registry.snapshot().keys().cloned().collect();
+                Err(ApiError::UnknownVariant(name.chars().take(64).collect(), live.join(", ")))
+            }
+            None => Err(ApiError::Internal(format!("default design `{name}` is not loaded"))),
+        }
+    }
+
+    /// Maps a render failure to the HTTP error.
+    pub fn render_error(&self, e: &RenderError, template: &str) -> ApiError {
+        use crate::render::browser::BrowserError;
+        use crate::render::templates::TemplateError;
+        let retry_after = Duration::from_secs(2);
+        match e {
+            RenderError::Disabled => ApiError::RenderingDisabled,
+            RenderError::Overloaded => ApiError::Overloaded { retry_after },
+            RenderError::Template { source: TemplateError::Rejected(message), .. } => {
+                ApiError::TemplateRejected { template: template.into(), message: message.clone() }
+            }
+            RenderError::Template { source, .. } => {
+                ApiError::TemplateFailed { template: template.into(), detail: source.to_string() }
+            }
+            RenderError::Browser(BrowserError::Deadline(_)) => ApiError::RenderTimeout { retry_after },
+            RenderError::Browser(other) => ApiError::BrowserUnavailable { detail: other.to_string() },
+        }
+    }
+}
+
+fn image_cache_control(settings: &Settings) -> String {
+    format!(
+        "public, max-age={}, stale-while-revalidate={}",
+        settings.server.max_age_seconds, settings.server.stale_while_revalidate_seconds
+    )
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(routes::og_image::router())
+        .merge(routes::health::router())
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state)
+}
+
+/// A bound, not yet serving, instance: the listener is open so its address is known.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Binds `SERVER__BIND` (port 0 picks a free port) and builds the state.
+    pub async fn bind(settings: Settings) -> Result<Self, StartupError> {
+        let addr = settings.server.bind;
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
+        let public_url = settings.public_url(local);
+        let state = AppState::build(settings, public_url).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish (bounded by
+    /// `SERVER__SHUTDOWN_GRACE_MS`) and closes the browsers.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let grace = Duration::from_millis(self.state.settings.server.shutdown_grace_ms);
+        let state = self.state.clone();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = axum::serve(self.listener, app(self.state)).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(());
+        });
+        let result = tokio::select! {
+            result = serving => result,
+            _ = async { let _ = stop_rx.await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(?grace, "in-flight requests did not finish within the grace period");
+                Ok(())
+            }
+        };
+        state.shutdown().await;
+        result
+    }
+}

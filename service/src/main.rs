@@ -1,0 +1,53 @@
+//! The `card-service` binary: load settings, start logging, bind, warm up, serve until SIGTERM or Ctrl-C.
+
+use std::process::ExitCode;
+
+use card_service::settings::Settings;
+use card_service::{Server, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("card-service: invalid settings: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log, settings::rust_log().as_deref());
+    let server = match Server::bind(settings).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("card-service: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = server.local_addr();
+    server.state().warm_up().await;
+    tracing::info!("listening on http://{addr}");
+    match server.serve(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("card-service: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+use card_service::settings;
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,65 @@
+//! Rendering: listing → design (WebAssembly) → HTML → Chromium → image bytes.
+//!
+//! `pipeline.rs` lists the steps; `templates.rs` owns wasmtime; `browser.rs` owns Chromium;
+//! `images.rs` inlines listing images.
+
+pub mod browser;
+pub mod images;
+pub mod pipeline;
+pub mod templates;
+
+use std::fmt;
+
+pub use pipeline::{CardRenderer, RenderError, RenderedCard, StageTimings};
+
+/// Output formats, chosen by `?format=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ImageFormat {
+    #[default]
+    Png,
+    Jpeg,
+    Webp,
+}
+
+impl ImageFormat {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "png" => Some(Self::Png),
+            "jpeg" | "jpg" => Some(Self::Jpeg),
+            "webp" => Some(Self::Webp),
+            _ => None,
+        }
+    }
+
+    /// File extension in object keys.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Png => "png",
+            Self::Jpeg => "jpg",
+            Self::Webp => "webp",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Jpeg => "image/jpeg",
+            Self::Webp => "image/webp",
+        }
+    }
+
+    /// The format name `Page.captureScreenshot` takes.
+    pub fn cdp_name(self) -> &'static str {
+        match self {
+            Self::Png => "png",
+            Self::Jpeg => "jpeg",
+            Self::Webp => "webp",
+        }
+    }
+}
+
+impl fmt::Display for ImageFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}

@@ -1,0 +1,172 @@
+//! The render pipeline as a list of named steps, each timed, with the deadline checked between them:
+//!
+//! 1. `admit`   — take a queue slot or answer 503 at once (bounded queue, no pile-up)
+//! 2. `image`   — fetch the listing image and inline it as a `data:` URI (optional, never fatal)
+//! 3. `html`    — run the design's `render` in a fresh wasm `Store` (blocking pool, epoch deadline)
+//! 4. `capture` — load the HTML in a pooled Chromium page and capture PNG/JPEG/WebP through CDP
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::Semaphore;
+
+use super::ImageFormat;
+use super::browser::{BrowserError, BrowserPool};
+use super::images::ImageFetcher;
+use super::templates::{CardInput, CardListing, CardSize, LoadedTemplate, TemplateError, TemplateRegistry};
+use crate::listings::Listing;
+use crate::settings::RenderSettings;
+
+/// Time spent in each step, for `Server-Timing` and logs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimings {
+    pub image: Duration,
+    pub html: Duration,
+    pub capture: Duration,
+}
+
+impl StageTimings {
+    /// The `Server-Timing` entries for these steps.
+    pub fn server_timing(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        format!(
+            "image;dur={:.1}, wasm;dur={:.1}, capture;dur={:.1}",
+            ms(self.image),
+            ms(self.html),
+            ms(self.capture)
+        )
+    }
+}
+
+/// A freshly rendered card.
+#[derive(Debug, Clone)]
+pub struct RenderedCard {
+    pub bytes: Bytes,
+    pub timings: StageTimings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("rendering is disabled (PLAYWRIGHT__ENABLED=false)")]
+    Disabled,
+    #[error("render queue is full")]
+    Overloaded,
+    #[error("design `{template}`: {source}")]
+    Template { template: String, source: TemplateError },
+    #[error(transparent)]
+    Browser(#[from] BrowserError),
+}
+
+/// Turns a listing and a design into image bytes.
+pub struct CardRenderer {
+    templates: Arc<TemplateRegistry>,
+    browser: Option<Arc<BrowserPool>>,
+    images: ImageFetcher,
+    settings: RenderSettings,
+    browser_timeout: Duration,
+    /// Renders admitted at once: the pages that can capture plus `RENDER__QUEUE_DEPTH` waiting.
+    admitted: Arc<Semaphore>,
+}
+
+impl CardRenderer {
+    pub fn new(
+        templates: Arc<TemplateRegistry>,
+        browser: Option<Arc<BrowserPool>>,
+        images: ImageFetcher,
+        settings: RenderSettings,
+        browser_timeout: Duration,
+    ) -> Self {
+        let capacity = browser.as_ref().map_or(0, |b| b.capacity());
+        let admitted = Arc::new(Semaphore::new(capacity + settings.queue_depth));
+        Self { templates, browser, images, settings, browser_timeout, admitted }
+    }
+
+    pub fn templates(&self) -> &Arc<TemplateRegistry> {
+        &self.templates
+    }
+
+    pub fn browser(&self) -> Option<&Arc<BrowserPool>> {
+        self.browser.as_ref()
+    }
+
+    pub fn quality(&self) -> u8 {
+        self.settings.quality
+    }
+
+    pub fn brand(&self) -> &str {
+        &self.settings.brand
+    }
+
+    /// Renders waiting or running now.
+    pub fn in_flight(&self) -> usize {
+        let capacity = self.browser.as_ref().map_or(0, |b| b.capacity()) + self.settings.queue_depth;
+        capacity.saturating_sub(self.admitted.available_permits())
+    }
+
+    pub async fn render(&self, listing: &Listing, template: &Arc<LoadedTemplate>, format: ImageFormat) -> Result<RenderedCard, RenderError> {
+        let mut timings = StageTimings::default();
+
+        // 1. admit
+        let browser = self.browser.as_ref().ok_or(RenderError::Disabled)?;
+        let _admitted = self.admitted.clone().try_acquire_owned().map_err(|_| RenderError::Overloaded)?;
+        let deadline = Instant::now() + self.browser_timeout;
+
+        // 2. image
+        let started = Instant::now();
+        let image_data_uri = match listing.image_url.as_deref() {
+            Some(url) => match self.images.data_uri(url).await {
+                Ok(uri) => Some(uri),
+                Err(e) => {
+                    tracing::warn!(listing = %listing.id, error = %e, "listing image skipped");
+                    None
+                }
+            },
+            None => None,
+        };
+        timings.image = started.elapsed();
+
+        // 3. html
+        let started = Instant::now();
+        let input = card_input(listing, image_data_uri, &self.settings.brand);
+        let registry = self.templates.clone();
+        let design = template.clone();
+        let html = tokio::task::spawn_blocking(move || registry.render(&design, &input))
+            .await
+            .map_err(|e| TemplateError::Host(e.to_string()))
+            .and_then(|r| r)
+            .map_err(|source| RenderError::Template { template: template.name.clone(), source })?;
+        timings.html = started.elapsed();
+
+        // 4. capture
+        let started = Instant::now();
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let bytes = browser.capture(&html, format, self.settings.quality, remaining).await?;
+        timings.capture = started.elapsed();
+
+        Ok(RenderedCard { bytes: Bytes::from(bytes), timings })
+    }
+}
+
+/// The WIT input for a listing: every field the card may show, and nothing else.
+pub fn card_input(listing: &Listing, image_data_uri: Option<String>, brand: &str) -> CardInput {
+    CardInput {
+        listing: CardListing {
+            id: listing.id.clone(),
+            title: listing.title.clone(),
+            price_cents: listing.price_cents(),
+            currency: listing.currency.clone(),
+            cpu_name: listing.cpu_name.clone(),
+            cpu_mark: listing.cpu_mark,
+            cpu_mark_per_dollar: listing.cpu_mark_per_dollar(),
+            ram_gb: listing.ram_gb,
+            storage_gb: listing.storage_gb,
+            storage_type: listing.storage_type.clone(),
+            condition: listing.condition.clone(),
+            seller: listing.seller.clone(),
+        },
+        image_data_uri,
+        brand: brand.to_string(),
+        size: CardSize { width: 1200, height: 630 },
+    }
+}

@@ -1,0 +1,353 @@
+//! Card designs as WebAssembly components: the `bindgen!` of `wit/card.wit`, the `Engine`, and the registry of live designs.
+//!
+//! Architecture Invariant: this is the only module that knows about wasmtime. A design is
+//! compiled once (cached as `.cwasm`, written then renamed), checked off the request path
+//! (it must answer `describe` and render a sample card), and then swapped in atomically:
+//! a render holds an `Arc<LoadedTemplate>`, so it finishes on the version it started with.
+//! Every render gets a fresh `Store` with an epoch deadline and a memory limit, because a
+//! trapped store cannot be reused and a design must not be able to hang or exhaust the host.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use crate::settings::TemplateSettings;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "card",
+    });
+}
+
+pub use bindings::dealbrain::card::types::{CardInput, CardSize, Listing as CardListing, RenderError, TemplateInfo};
+use bindings::{Card, CardPre};
+
+/// How often the epoch ticks; render deadlines are rounded up to whole ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Why a design could not produce HTML.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The design returned its typed error: the input is the problem (HTTP 422).
+    #[error("{0}")]
+    Rejected(String),
+    /// The design trapped: it is broken (HTTP 500, logged with the design name).
+    #[error("trapped: {0}")]
+    Trapped(String),
+    #[error("exceeded its {0:?} deadline")]
+    Deadline(Duration),
+    #[error("returned {size} bytes of HTML; the limit is {limit}")]
+    OutputTooLarge { size: usize, limit: usize },
+    #[error("returned a document that does not start with <!doctype html> or <html")]
+    NotHtml,
+    #[error("render task failed: {0}")]
+    Host(String),
+}
+
+/// Why a component could not be loaded; the live version, if any, stays live.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("does not compile as a card component: {0}")]
+    Compile(String),
+    #[error("does not implement the dealbrain:card world: {0}")]
+    MissingExport(String),
+    #[error("describe failed: {0}")]
+    Describe(String),
+    #[error("describes itself as `{described}` but was loaded as `{expected}`")]
+    NameMismatch { described: String, expected: String },
+    #[error("invalid name `{0}`: expected [a-z0-9-]{{1,32}}")]
+    InvalidName(String),
+    #[error("invalid size {0}x{1}: expected 1200x630")]
+    InvalidSize(u32, u32),
+    #[error("smoke render failed: {0}")]
+    SmokeRender(TemplateError),
+}
+
+/// A compiled, checked design ready to render.
+pub struct LoadedTemplate {
+    pub name: String,
+    pub version: String,
+    pub size: CardSize,
+    /// Hex SHA-256 of the component bytes: part of every card fingerprint.
+    pub digest: String,
+    pub loaded_at: std::time::SystemTime,
+    pub component_bytes: usize,
+    pre: CardPre<HostState>,
+}
+
+impl std::fmt::Debug for LoadedTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedTemplate")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("digest", &self.digest)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedTemplate {
+    /// `name@version`, as sent in `X-Card-Template`.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+}
+
+/// Per-render store data: the memory limiter (and a resource table the bindings may need).
+struct HostState {
+    limits: StoreLimits,
+    _table: ResourceTable,
+}
+
+/// The engine plus the live designs by name.
+pub struct TemplateRegistry {
+    engine: Engine,
+    linker: Linker<HostState>,
+    settings: TemplateSettings,
+    live: RwLock<Arc<BTreeMap<String, Arc<LoadedTemplate>>>>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for TemplateRegistry {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl TemplateRegistry {
+    pub fn new(settings: TemplateSettings) -> Result<Self, LoadError> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        // Designs are small and short-lived; a modest stack is plenty and bounds recursion.
+        config.max_wasm_stack(1 << 20);
+        let engine = Engine::new(&config).map_err(|e| LoadError::Compile(e.to_string()))?;
+        let linker = Linker::new(&engine);
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
+        Ok(Self { engine, linker, settings, live: RwLock::new(Arc::new(BTreeMap::new())), ticker_stop })
+    }
+
+    /// Loads every `NAME.wasm` in `TEMPLATES__DIR`; a file that fails is logged and skipped.
+    /// Returns the names loaded and the failures.
+    pub fn load_dir(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
+        let mut loaded = Vec::new();
+        let mut failed = Vec::new();
+        let entries = match std::fs::read_dir(&self.settings.dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                failed.push((self.settings.dir.clone(), LoadError::Io { path: self.settings.dir.clone(), source: e }));
+                return (loaded, failed);
+            }
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "wasm"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            match self.load_file(&name, &path) {
+                Ok(t) => {
+                    tracing::info!(template = %t.label(), digest = %&t.digest[..12], "design loaded");
+                    loaded.push(name);
+                }
+                Err(e) => {
+                    tracing::error!(path = %path.display(), error = %e, "design not loaded");
+                    failed.push((path, e));
+                }
+            }
+        }
+        (loaded, failed)
+    }
+
+    /// Loads one component file as design `name` and makes it live.
+    pub fn load_file(&self, name: &str, path: &Path) -> Result<Arc<LoadedTemplate>, LoadError> {
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Io { path: path.into(), source: e })?;
+        self.load_bytes(name, &bytes)
+    }
+
+    /// Compiles (or reuses the cached `.cwasm`), checks and swaps in a design. Blocking: call off the async threads.
+    pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedTemplate>, LoadError> {
+        if !crate::settings::is_design_name(name) {
+            return Err(LoadError::InvalidName(name.into()));
+        }
+        let digest = hex::encode(Sha256::digest(bytes));
+        let component = self.compile_cached(&digest, bytes)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::MissingExport(e.to_string()))?;
+        let pre = CardPre::new(pre).map_err(|e| LoadError::MissingExport(e.to_string()))?;
+        let mut template = LoadedTemplate {
+            name: name.into(),
+            version: String::new(),
+            size: CardSize { width: 0, height: 0 },
+            digest,
+            loaded_at: std::time::SystemTime::now(),
+            component_bytes: bytes.len(),
+            pre,
+        };
+        let info = self.describe(&template).map_err(|e| LoadError::Describe(e.to_string()))?;
+        if info.name != name {
+            return Err(LoadError::NameMismatch { described: info.name, expected: name.into() });
+        }
+        if (info.size.width, info.size.height) != (1200, 630) {
+            return Err(LoadError::InvalidSize(info.size.width, info.size.height));
+        }
+        template.version = info.version;
+        template.size = info.size;
+        let template = Arc::new(template);
+        // A design that cannot render the reference card must never replace a live one.
+        self.render(&template, &smoke_input()).map_err(LoadError::SmokeRender)?;
+        self.swap_in(template.clone());
+        Ok(template)
+    }
+
+    fn swap_in(&self, template: Arc<LoadedTemplate>) {
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = (**live).clone();
+        next.insert(template.name.clone(), template);
+        *live = Arc::new(next);
+    }
+
+    /// The live version of a design.
+    pub fn get(&self, name: &str) -> Option<Arc<LoadedTemplate>> {
+        self.snapshot().get(name).cloned()
+    }
+
+    /// All live designs, consistent at one instant.
+    pub fn snapshot(&self) -> Arc<BTreeMap<String, Arc<LoadedTemplate>>> {
+        self.live.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn compile_cached(&self, digest: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        let dir = self.settings.cache_dir();
+        let path = dir.join(format!("{digest}-{:016x}.cwasm", hasher.finish()));
+        if path.is_file() {
+            // SAFETY: the file is named after the digest of the component and the engine's
+            // compatibility hash, and only this function writes into the cache directory.
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(component) => return Ok(component),
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "stale .cwasm; recompiling"),
+            }
+        }
+        let started = Instant::now();
+        let compiled = self.engine.precompile_component(bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "component compiled");
+        if let Err(e) = write_atomically(&dir, &path, &compiled) {
+            // The cache is an optimisation: a read-only directory costs a compile per start, nothing more.
+            tracing::warn!(path = %path.display(), error = %e, "could not cache .cwasm");
+            // SAFETY: `compiled` was produced by this engine a moment ago.
+            return unsafe { Component::deserialize(&self.engine, &compiled) }
+                .map_err(|e| LoadError::Compile(e.to_string()));
+        }
+        // SAFETY: as above; the file was written by this process from this engine's output.
+        unsafe { Component::deserialize_file(&self.engine, &path) }.map_err(|e| LoadError::Compile(e.to_string()))
+    }
+
+    fn store(&self) -> Store<HostState> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.settings.memory_limit_bytes)
+            .instances(16)
+            .tables(64)
+            .memories(4)
+            .build();
+        let mut store = Store::new(&self.engine, HostState { limits, _table: ResourceTable::new() });
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.settings.render_timeout_ms as u128).div_ceil(EPOCH_TICK.as_millis()) as u64;
+        store.set_epoch_deadline(ticks.max(1));
+        store.epoch_deadline_trap();
+        store
+    }
+
+    fn deadline(&self) -> Duration {
+        Duration::from_millis(self.settings.render_timeout_ms)
+    }
+
+    fn describe(&self, template: &LoadedTemplate) -> Result<TemplateInfo, TemplateError> {
+        let mut store = self.store();
+        let card: Card = template.pre.instantiate(&mut store).map_err(|e| self.classify(e))?;
+        card.call_describe(&mut store).map_err(|e| self.classify(e))
+    }
+
+    /// Runs the design's `render`. Blocking (≈ tens of µs; bounded by the epoch deadline): call from `spawn_blocking`.
+    pub fn render(&self, template: &LoadedTemplate, input: &CardInput) -> Result<String, TemplateError> {
+        let mut store = self.store();
+        let card: Card = template.pre.instantiate(&mut store).map_err(|e| self.classify(e))?;
+        let html = match card.call_render(&mut store, input).map_err(|e| self.classify(e))? {
+            Ok(html) => html,
+            Err(RenderError::InvalidInput(message)) => return Err(TemplateError::Rejected(message)),
+            Err(RenderError::UnsupportedSize(size)) => {
+                return Err(TemplateError::Rejected(format!("unsupported size {}x{}", size.width, size.height)));
+            }
+        };
+        if html.len() > self.settings.max_html_bytes {
+            return Err(TemplateError::OutputTooLarge { size: html.len(), limit: self.settings.max_html_bytes });
+        }
+        let head = html.trim_start().get(..15).unwrap_or("").to_ascii_lowercase();
+        if !(head.starts_with("<!doctype html") || head.starts_with("<html")) {
+            return Err(TemplateError::NotHtml);
+        }
+        Ok(html)
+    }
+
+    fn classify(&self, e: wasmtime::Error) -> TemplateError {
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => TemplateError::Deadline(self.deadline()),
+            Some(trap) => TemplateError::Trapped(trap.to_string()),
+            None => TemplateError::Trapped(format!("{e:#}")),
+        }
+    }
+}
+
+/// A reference card every design must be able to render before it goes live.
+pub fn smoke_input() -> CardInput {
+    CardInput {
+        listing: CardListing {
+            id: "smoke-test".into(),
+            title: "Beelink SER5 Max Mini PC, Ryzen 7 5800H, 32GB DDR4, 500GB NVMe".into(),
+            price_cents: Some(28_900),
+            currency: "USD".into(),
+            cpu_name: Some("AMD Ryzen 7 5800H".into()),
+            cpu_mark: Some(21_130),
+            cpu_mark_per_dollar: Some(73.1),
+            ram_gb: Some(32),
+            storage_gb: Some(500),
+            storage_type: Some("NVMe SSD".into()),
+            condition: Some("new".into()),
+            seller: Some("Amazon".into()),
+        },
+        image_data_uri: None,
+        brand: "Deal Brain".into(),
+        size: CardSize { width: 1200, height: 630 },
+    }
+}
+
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(), std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    // Never overwrite a file another process may have mapped: rename is atomic and leaves old mappings intact.
+    std::fs::rename(&tmp, path)
+}
+
+fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    let spawned = std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(EPOCH_TICK);
+            engine.increment_epoch();
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the epoch ticker; design deadlines will not fire");
+    }
+}

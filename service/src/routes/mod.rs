@@ -1,0 +1,4 @@
+//! HTTP routes, one module per resource, each with its own `router()`.
+
+pub mod health;
+pub mod og_image;

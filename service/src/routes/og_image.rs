@@ -1,0 +1,150 @@
+//! `GET|HEAD /api/og-image/{listing_id}`: the card image, with HTTP caching.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::listings::is_valid_id;
+use crate::render::ImageFormat;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/og-image/{listing_id}", get(og_image))
+}
+
+/// What the query string may say.
+#[derive(Debug, Default)]
+pub struct ImageQuery {
+    pub variant: Option<String>,
+    pub format: ImageFormat,
+}
+
+impl ImageQuery {
+    /// Parses `variant` and `format`; anything else, a repeat, or an oversized query is a 400.
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        let mut query = Self::default();
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(query) };
+        if raw.len() > 256 {
+            return Err(ApiError::UnknownParameter("(query longer than 256 bytes)".into()));
+        }
+        let (mut seen_variant, mut seen_format) = (false, false);
+        for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+            match name.as_ref() {
+                "variant" if !seen_variant => {
+                    seen_variant = true;
+                    query.variant = Some(value.into_owned());
+                }
+                "format" if !seen_format => {
+                    seen_format = true;
+                    query.format = ImageFormat::parse(&value).ok_or(ApiError::InvalidFormat)?;
+                }
+                other => return Err(ApiError::UnknownParameter(other.chars().take(32).collect())),
+            }
+        }
+        Ok(query)
+    }
+}
+
+async fn og_image(
+    State(state): State<AppState>,
+    Path(listing_id): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    // 1. validate
+    if !is_valid_id(&listing_id) {
+        return Err(ApiError::InvalidListingId);
+    }
+    let query = ImageQuery::parse(raw.as_deref())?;
+    // 2. listing
+    let listing = state
+        .listings
+        .get(&listing_id)
+        .await
+        .map_err(|e| ApiError::ListingSourceUnavailable { detail: e.to_string() })?
+        .ok_or_else(|| ApiError::ListingNotFound(listing_id.clone()))?;
+    // 3. design
+    let (variant, template) = state.pick_design(&listing.id, query.variant.as_deref())?;
+    // 4. key; a matching If-None-Match needs neither the cache nor a render
+    let key = state.cards.key(&template, &listing, query.format);
+    let etag = key.etag();
+    let common = |builder: axum::http::response::Builder| {
+        builder
+            .header(header::ETAG, &etag)
+            .header(header::CACHE_CONTROL, state.image_cache_control())
+            .header("x-card-template", template.label())
+            .header("x-card-variant", &variant)
+    };
+    if if_none_match_matches(&headers, &etag) {
+        return common(Response::builder().status(StatusCode::NOT_MODIFIED))
+            .body(Body::empty())
+            .map_err(|e| ApiError::Internal(e.to_string()));
+    }
+    // 5–6. memory → S3 → render
+    let card = state.cards.card(&listing, &template, query.format).await.map_err(|e| state.render_error(&e, &template.name))?;
+    tracing::info!(
+        listing = %listing.id,
+        variant = %variant,
+        cache = card.outcome.as_str(),
+        bytes = card.image.bytes.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "og image"
+    );
+    // 7. respond
+    let mut builder = common(Response::builder().status(StatusCode::OK))
+        .header(header::CONTENT_TYPE, card.image.content_type)
+        .header(header::CONTENT_LENGTH, card.image.bytes.len())
+        .header(header::LAST_MODIFIED, httpdate::fmt_http_date(card.image.last_modified))
+        .header("x-cache", card.outcome.as_str());
+    let total = started.elapsed().as_secs_f64() * 1000.0;
+    let timing = match card.timings {
+        Some(t) => format!("{}, total;dur={total:.1}", t.server_timing()),
+        None => format!("total;dur={total:.1}"),
+    };
+    if let Ok(v) = HeaderValue::from_str(&timing) {
+        builder = builder.header("server-timing", v);
+    }
+    builder.body(Body::from(card.image.bytes)).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// `If-None-Match` holds `*` or our ETag (weak comparison, as RFC 9110 asks for this header).
+fn if_none_match_matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).any(|value| {
+        value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_accepts_variant_and_format_only() {
+        let q = ImageQuery::parse(Some("format=webp&variant=classic")).unwrap();
+        assert_eq!(q.format, ImageFormat::Webp);
+        assert_eq!(q.variant.as_deref(), Some("classic"));
+        assert!(matches!(ImageQuery::parse(Some("format=gif")), Err(ApiError::InvalidFormat)));
+        assert!(matches!(ImageQuery::parse(Some("size=10")), Err(ApiError::UnknownParameter(_))));
+        assert!(matches!(ImageQuery::parse(Some("format=png&format=jpeg")), Err(ApiError::UnknownParameter(_))));
+        assert!(ImageQuery::parse(Some(&"a".repeat(300))).is_err());
+        assert_eq!(ImageQuery::parse(None).unwrap().format, ImageFormat::Png);
+    }
+
+    #[test]
+    fn if_none_match_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"abc\", W/\"def\""));
+        assert!(if_none_match_matches(&h, "\"def\""));
+        assert!(if_none_match_matches(&h, "\"abc\""));
+        assert!(!if_none_match_matches(&h, "\"xyz\""));
+        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(if_none_match_matches(&h, "\"xyz\""));
+    }
+}
