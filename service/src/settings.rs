@@ -676,6 +676,23 @@ mod tests {
         assert!(err.to_string().contains("PLAYWRIGHT__ENABELD"), "{err}");
     }
 
+    /// `.env.example` documents every setting and is itself a valid configuration.
+    #[test]
+    fn env_example_is_complete_and_loads() {
+        let example = include_str!("../../.env.example");
+        let pairs: Vec<(String, String)> = example
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        for var in Settings::default().redacted().keys() {
+            assert!(pairs.iter().any(|(k, _)| k == var), ".env.example lacks {var}");
+        }
+        let loaded = Settings::load(Path::new("/nonexistent.toml"), pairs, Vec::new()).unwrap();
+        assert_eq!(loaded.render.brand, "Deal Brain");
+    }
+
     #[test]
     fn redacted_hides_secrets() {
         let s = Settings::from_pairs([

@@ -1,0 +1,181 @@
+//! Starting the card service in-process on `127.0.0.1:0` for end-to-end tests, with real Chromium and real designs.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use anyhow::{Context, bail};
+use card_service::settings::Settings;
+use card_service::{AppState, Server};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The repository root (the workspace of this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The built designs, `card-templates/dist`; an error says how to build them.
+pub fn dist_dir() -> anyhow::Result<PathBuf> {
+    let dist = repo_root().join("card-templates/dist");
+    if !dist.join("classic.wasm").is_file() {
+        bail!(
+            "{} has no classic.wasm: run `cargo xtask templates build` (`cargo xtask test` does it)",
+            dist.display()
+        );
+    }
+    Ok(dist)
+}
+
+/// A templates directory with `classic` and every test fixture (`fixture-trap`, `fixture-spin`, …),
+/// made once per test binary. The fixtures pass the load-time smoke render and misbehave on real listings.
+pub fn templates_with_fixtures() -> anyhow::Result<PathBuf> {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let make = || -> anyhow::Result<PathBuf> {
+            let dist = dist_dir()?;
+            let dir =
+                std::env::temp_dir().join(format!("card-e2e-templates-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            std::fs::copy(dist.join("classic.wasm"), dir.join("classic.wasm"))?;
+            let fixtures = dist.join("fixtures");
+            for entry in std::fs::read_dir(&fixtures).with_context(|| {
+                format!("{}: run `cargo xtask templates build`", fixtures.display())
+            })? {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "wasm") {
+                    std::fs::copy(&path, dir.join(path.file_name().unwrap_or_default()))?;
+                }
+            }
+            Ok(dir)
+        };
+        make().map_err(|e| format!("{e:#}"))
+    })
+    .clone()
+    .map_err(anyhow::Error::msg)
+}
+
+/// Settings every test instance shares: a free port, the built designs, one small browser pool.
+fn base_settings(templates: &Path) -> Vec<(String, String)> {
+    let chromium =
+        std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    vec![
+        ("SERVER__BIND".into(), "127.0.0.1:0".into()),
+        ("TEMPLATES__DIR".into(), templates.display().to_string()),
+        (
+            "TEMPLATES__CACHE_DIR".into(),
+            std::env::temp_dir()
+                .join("card-e2e-cwasm")
+                .display()
+                .to_string(),
+        ),
+        ("PLAYWRIGHT__EXECUTABLE_PATH".into(), chromium),
+        ("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS".into(), "1".into()),
+        ("PLAYWRIGHT__PAGES_PER_BROWSER".into(), "1".into()),
+        ("PLAYWRIGHT__BROWSER_TIMEOUT_MS".into(), "20000".into()),
+        ("SERVER__SHUTDOWN_GRACE_MS".into(), "2000".into()),
+    ]
+}
+
+/// Fails with the missing piece when Chromium or the Playwright driver is absent, instead of letting a test pass or hang.
+pub fn require_browser() -> anyhow::Result<()> {
+    let chromium =
+        std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        bail!("Chromium is not installed at {chromium}: run `cargo xtask test`, which installs it");
+    }
+    match std::env::var("PLAYWRIGHT_CLI_JS") {
+        Ok(cli) if Path::new(&cli).is_file() => Ok(()),
+        _ => bail!(
+            "PLAYWRIGHT_CLI_JS does not name the npm playwright-core driver: run the tests through `cargo xtask test`"
+        ),
+    }
+}
+
+/// A running service instance.
+pub struct TestService {
+    pub base: String,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestService {
+    /// Starts an instance with the test defaults overlaid by `overrides` (`SECTION__KEY`, value) and waits until it serves.
+    pub async fn start(overrides: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let templates = templates_with_fixtures()?;
+        Self::start_with_templates(&templates, overrides).await
+    }
+
+    pub async fn start_with_templates(
+        templates: &Path,
+        overrides: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let mut pairs = base_settings(templates);
+        for (k, v) in overrides {
+            pairs.retain(|(key, _)| key != k);
+            pairs.push((k.to_string(), v.to_string()));
+        }
+        let playwright_enabled = !pairs
+            .iter()
+            .any(|(k, v)| k == "PLAYWRIGHT__ENABLED" && v == "false");
+        if playwright_enabled {
+            require_browser()?;
+        }
+        let settings = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        let server = Server::bind(settings).await?;
+        let base = format!("http://{}", server.local_addr());
+        let state = server.state().clone();
+        state.warm_up().await;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            base,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The marker on this instance's Chromium command lines (to kill them in tests).
+    pub fn chromium_tag(&self) -> Option<String> {
+        self.state.cards.renderer.browser().map(|b| b.process_tag())
+    }
+
+    /// Graceful shutdown: stop accepting, finish in-flight requests, close Chromium.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestService {
+    fn drop(&mut self) {
+        // A test that failed before `stop` still closes its browsers: the server task does it on shutdown.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// An HTTP client for tests: no redirects followed, no compression, short timeouts.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .unwrap_or_default()
+}
