@@ -12,16 +12,27 @@ fn main() {
                 .filter_map(|e| e.ok())
                 .filter(|e| e.path().is_file())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| [".png", ".jpg", ".jpeg", ".webp"].iter().any(|ext| n.ends_with(ext)))
+                .filter(|n| {
+                    [".png", ".jpg", ".jpeg", ".webp"]
+                        .iter()
+                        .any(|ext| n.ends_with(ext))
+                })
                 .collect()
         })
         .unwrap_or_default();
     names.sort();
-    let mut out = String::from("/// Embedded sample images by file name.\npub static SAMPLE_IMAGES: &[(&str, &[u8])] = &[\n");
+    let mut out = String::from(
+        "/// Embedded sample images by file name.\npub static SAMPLE_IMAGES: &[(&str, &[u8])] = &[\n",
+    );
     for name in &names {
         let path = dir.join(name);
         println!("cargo:rerun-if-changed={}", path.display());
-        writeln!(out, "    ({name:?}, include_bytes!({:?})),", path.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    ({name:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("sample_images.rs");

@@ -26,18 +26,41 @@ pub struct CardService {
 }
 
 impl CardService {
-    pub fn key(&self, template: &LoadedTemplate, listing: &Listing, format: ImageFormat) -> CardKey {
-        CardKey::new(template, listing, format, self.renderer.brand(), self.renderer.quality())
+    pub fn key(
+        &self,
+        template: &LoadedTemplate,
+        listing: &Listing,
+        format: ImageFormat,
+    ) -> CardKey {
+        CardKey::new(
+            template,
+            listing,
+            format,
+            self.renderer.brand(),
+            self.renderer.quality(),
+        )
     }
 
     /// The image for `listing` in `template` and `format`. Concurrent calls for one key render once.
     /// S3 failures are logged and skipped: the image is still rendered and served.
-    pub async fn card(&self, listing: &Listing, template: &Arc<LoadedTemplate>, format: ImageFormat) -> Result<CardImage, Arc<RenderError>> {
+    pub async fn card(
+        &self,
+        listing: &Listing,
+        template: &Arc<LoadedTemplate>,
+        format: ImageFormat,
+    ) -> Result<CardImage, Arc<RenderError>> {
         let key = self.key(template, listing, format);
         let load = self.load(&key, listing, template, format);
         let (image, outcome) = self.memory.get_or_load(&key, load).await?;
-        let timings = (outcome == CacheOutcome::Miss).then_some(image.timings).flatten();
-        Ok(CardImage { key, image, outcome, timings })
+        let timings = (outcome == CacheOutcome::Miss)
+            .then_some(image.timings)
+            .flatten();
+        Ok(CardImage {
+            key,
+            image,
+            outcome,
+            timings,
+        })
     }
 
     async fn load(
@@ -69,7 +92,15 @@ impl CardService {
                 ("template-version", template.version.as_str()),
                 ("fingerprint", key.fingerprint.as_str()),
             ];
-            match s3.put_if_absent(&object_key, image.bytes.clone(), image.content_type, &metadata).await {
+            match s3
+                .put_if_absent(
+                    &object_key,
+                    image.bytes.clone(),
+                    image.content_type,
+                    &metadata,
+                )
+                .await
+            {
                 Ok(outcome) => tracing::debug!(key = %object_key, ?outcome, "stored"),
                 Err(e) => tracing::warn!(error = %e, "s3 write failed; serving the image uncached"),
             }

@@ -26,7 +26,9 @@ pub enum ApiError {
     TemplateRejected { template: String, message: String },
     #[error("design `{template}` failed to render this card")]
     TemplateFailed { template: String, detail: String },
-    #[error("rendering is disabled on this instance (PLAYWRIGHT__ENABLED=false) and the image is not cached")]
+    #[error(
+        "rendering is disabled on this instance (PLAYWRIGHT__ENABLED=false) and the image is not cached"
+    )]
     RenderingDisabled,
     #[error("too many renders in progress; retry shortly")]
     Overloaded { retry_after: Duration },
@@ -57,7 +59,9 @@ impl ApiError {
             | ApiError::UnknownParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::ListingNotFound(_) | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::TemplateRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TemplateFailed { .. } | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TemplateFailed { .. } | ApiError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             ApiError::ListingSourceUnavailable { .. } => StatusCode::BAD_GATEWAY,
             ApiError::RenderingDisabled
             | ApiError::Overloaded { .. }
@@ -88,7 +92,9 @@ impl ApiError {
 
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            ApiError::Overloaded { retry_after } | ApiError::RenderTimeout { retry_after } => Some(*retry_after),
+            ApiError::Overloaded { retry_after } | ApiError::RenderTimeout { retry_after } => {
+                Some(*retry_after)
+            }
             ApiError::BrowserUnavailable { .. } | ApiError::ListingSourceUnavailable { .. } => {
                 Some(Duration::from_secs(2))
             }
@@ -113,11 +119,23 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         if let Some(detail) = self.detail() {
-            tracing::error!(code = self.code(), status = status.as_u16(), detail, "request failed");
+            tracing::error!(
+                code = self.code(),
+                status = status.as_u16(),
+                detail,
+                "request failed"
+            );
         } else if status.is_server_error() {
-            tracing::warn!(code = self.code(), status = status.as_u16(), "request failed");
+            tracing::warn!(
+                code = self.code(),
+                status = status.as_u16(),
+                "request failed"
+            );
         }
-        let body = ErrorBody { code: self.code(), message: self.to_string() };
+        let body = ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+        };
         let mut response = (status, Json(body)).into_response();
         if let Some(after) = self.retry_after() {
             let secs = after.as_secs().max(1);
@@ -125,7 +143,9 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
 }

@@ -39,7 +39,10 @@ pub enum StartupError {
     #[error("templates: {0}")]
     Templates(#[from] LoadError),
     #[error("SERVER__BIND {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Everything a request needs, shared by all handlers.
@@ -70,11 +73,19 @@ impl AppState {
         let loader = registry.clone();
         let (loaded, failed) = tokio::task::spawn_blocking(move || loader.load_dir())
             .await
-            .unwrap_or_else(|e| (Vec::new(), vec![(Default::default(), LoadError::Compile(e.to_string()))]));
+            .unwrap_or_else(|e| {
+                (
+                    Vec::new(),
+                    vec![(Default::default(), LoadError::Compile(e.to_string()))],
+                )
+            });
         if loaded.is_empty() {
             tracing::error!(dir = %settings.templates.dir.display(), failures = failed.len(), "no design loaded; build them with `cargo xtask templates build`");
         }
-        let browser = settings.playwright.enabled.then(|| Arc::new(BrowserPool::new(settings.playwright.clone())));
+        let browser = settings
+            .playwright
+            .enabled
+            .then(|| Arc::new(BrowserPool::new(settings.playwright.clone())));
         let renderer = CardRenderer::new(
             registry,
             browser,
@@ -83,17 +94,30 @@ impl AppState {
             Duration::from_millis(settings.playwright.browser_timeout_ms),
         );
         let cache_control = image_cache_control(&settings);
-        let s3 = if settings.s3.enabled { Some(S3Store::new(&settings.s3, cache_control).await) } else { None };
-        let cards = CardService { renderer, memory: MemoryTier::new(settings.cache.memory_max_bytes), s3 };
-        Ok(Self(Arc::new(AppInner { settings, listings, cards, public_url })))
+        let s3 = if settings.s3.enabled {
+            Some(S3Store::new(&settings.s3, cache_control).await)
+        } else {
+            None
+        };
+        let cards = CardService {
+            renderer,
+            memory: MemoryTier::new(settings.cache.memory_max_bytes),
+            s3,
+        };
+        Ok(Self(Arc::new(AppInner {
+            settings,
+            listings,
+            cards,
+            public_url,
+        })))
     }
 
     /// Launches the browsers and their pages now. A failure is logged, not fatal: cached images still serve.
     pub async fn warm_up(&self) {
-        if let Some(pool) = self.cards.renderer.browser() {
-            if let Err(e) = pool.warm_up().await {
-                tracing::error!(error = %e, "browser pool did not start; cache misses will fail until it does");
-            }
+        if let Some(pool) = self.cards.renderer.browser()
+            && let Err(e) = pool.warm_up().await
+        {
+            tracing::error!(error = %e, "browser pool did not start; cache misses will fail until it does");
         }
     }
 
@@ -111,16 +135,25 @@ impl AppState {
 
     /// The variant name and design for a request: `?variant=NAME` when it names a live design,
     /// else the default design.
-    pub fn pick_design(&self, _listing_id: &str, variant: Option<&str>) -> Result<(String, Arc<LoadedTemplate>), ApiError> {
+    pub fn pick_design(
+        &self,
+        _listing_id: &str,
+        variant: Option<&str>,
+    ) -> Result<(String, Arc<LoadedTemplate>), ApiError> {
         let registry = self.cards.renderer.templates();
         let name = variant.unwrap_or(&self.settings.templates.default);
         match registry.get(name) {
             Some(t) => Ok((name.to_string(), t)),
             None if variant.is_some() => {
                 let live: Vec<String> = registry.snapshot().keys().cloned().collect();
-                Err(ApiError::UnknownVariant(name.chars().take(64).collect(), live.join(", ")))
+                Err(ApiError::UnknownVariant(
+                    name.chars().take(64).collect(),
+                    live.join(", "),
+                ))
             }
-            None => Err(ApiError::Internal(format!("default design `{name}` is not loaded"))),
+            None => Err(ApiError::Internal(format!(
+                "default design `{name}` is not loaded"
+            ))),
         }
     }
 
@@ -132,14 +165,23 @@ impl AppState {
         match e {
             RenderError::Disabled => ApiError::RenderingDisabled,
             RenderError::Overloaded => ApiError::Overloaded { retry_after },
-            RenderError::Template { source: TemplateError::Rejected(message), .. } => {
-                ApiError::TemplateRejected { template: template.into(), message: message.clone() }
+            RenderError::Template {
+                source: TemplateError::Rejected(message),
+                ..
+            } => ApiError::TemplateRejected {
+                template: template.into(),
+                message: message.clone(),
+            },
+            RenderError::Template { source, .. } => ApiError::TemplateFailed {
+                template: template.into(),
+                detail: source.to_string(),
+            },
+            RenderError::Browser(BrowserError::Deadline(_)) => {
+                ApiError::RenderTimeout { retry_after }
             }
-            RenderError::Template { source, .. } => {
-                ApiError::TemplateFailed { template: template.into(), detail: source.to_string() }
-            }
-            RenderError::Browser(BrowserError::Deadline(_)) => ApiError::RenderTimeout { retry_after },
-            RenderError::Browser(other) => ApiError::BrowserUnavailable { detail: other.to_string() },
+            RenderError::Browser(other) => ApiError::BrowserUnavailable {
+                detail: other.to_string(),
+            },
         }
     }
 }
@@ -170,15 +212,21 @@ impl Server {
     /// Binds `SERVER__BIND` (port 0 picks a free port) and builds the state.
     pub async fn bind(settings: Settings) -> Result<Self, StartupError> {
         let addr = settings.server.bind;
-        let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
-        let local = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?;
         let public_url = settings.public_url(local);
         let state = AppState::build(settings, public_url).await?;
         Ok(Self { listener, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     pub fn state(&self) -> &AppState {
@@ -187,14 +235,18 @@ impl Server {
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish (bounded by
     /// `SERVER__SHUTDOWN_GRACE_MS`) and closes the browsers.
-    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let grace = Duration::from_millis(self.state.settings.server.shutdown_grace_ms);
         let state = self.state.clone();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = axum::serve(self.listener, app(self.state)).with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(());
-        });
+        let serving =
+            axum::serve(self.listener, app(self.state)).with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(());
+            });
         let result = tokio::select! {
             result = serving => result,
             _ = async { let _ = stop_rx.await; tokio::time::sleep(grace).await } => {

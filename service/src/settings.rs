@@ -161,8 +161,14 @@ impl fmt::Debug for S3Settings {
             .field("enabled", &self.enabled)
             .field("bucket_name", &self.bucket_name)
             .field("region", &self.region)
-            .field("access_key_id", &self.access_key_id.as_ref().map(|_| "<redacted>"))
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "access_key_id",
+                &self.access_key_id.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("cache_ttl_seconds", &self.cache_ttl_seconds)
             .field("endpoint_url", &self.endpoint_url)
             .field("timeout_ms", &self.timeout_ms)
@@ -203,7 +209,9 @@ impl Default for TemplateSettings {
 
 impl TemplateSettings {
     pub fn cache_dir(&self) -> PathBuf {
-        self.cache_dir.clone().unwrap_or_else(|| self.dir.join(".cwasm"))
+        self.cache_dir
+            .clone()
+            .unwrap_or_else(|| self.dir.join(".cwasm"))
     }
 }
 
@@ -220,7 +228,10 @@ pub struct ListingSettings {
 
 impl Default for ListingSettings {
     fn default() -> Self {
-        Self { source: "embedded".into(), timeout_ms: 3_000 }
+        Self {
+            source: "embedded".into(),
+            timeout_ms: 3_000,
+        }
     }
 }
 
@@ -272,7 +283,9 @@ pub struct CacheSettings {
 
 impl Default for CacheSettings {
     fn default() -> Self {
-        Self { memory_max_bytes: 128 << 20 }
+        Self {
+            memory_max_bytes: 128 << 20,
+        }
     }
 }
 
@@ -290,7 +303,11 @@ pub struct RenderSettings {
 
 impl Default for RenderSettings {
     fn default() -> Self {
-        Self { queue_depth: 64, brand: "Deal Brain".into(), quality: 85 }
+        Self {
+            queue_depth: 64,
+            brand: "Deal Brain".into(),
+            quality: 85,
+        }
     }
 }
 
@@ -304,7 +321,9 @@ pub struct AdminSettings {
 
 impl fmt::Debug for AdminSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AdminSettings").field("token", &self.token.as_ref().map(|_| "<redacted>")).finish()
+        f.debug_struct("AdminSettings")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 
@@ -320,7 +339,10 @@ pub struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { format: LogFormat::Text, level: "info".into() }
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
     }
 }
 
@@ -365,14 +387,25 @@ impl Settings {
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, SettingsError> {
-        let pairs = pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Self::load(Path::new("/nonexistent/card-service.toml"), Vec::new(), pairs)
+        let pairs = pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::load(
+            Path::new("/nonexistent/card-service.toml"),
+            Vec::new(),
+            pairs,
+        )
     }
 
     /// Range checks that serde cannot express.
     pub fn validate(&self) -> Result<(), SettingsError> {
         fn check(ok: bool, var: &str, expected: &str) -> Result<(), SettingsError> {
-            if ok { Ok(()) } else { Err(SettingsError(format!("{var}: expected {expected}"))) }
+            if ok {
+                Ok(())
+            } else {
+                Err(SettingsError(format!("{var}: expected {expected}")))
+            }
         }
         let p = &self.playwright;
         check(
@@ -380,13 +413,21 @@ impl Settings {
             "PLAYWRIGHT__MAX_CONCURRENT_BROWSERS",
             "a whole number from 1 to 16",
         )?;
-        check((1..=16).contains(&p.pages_per_browser), "PLAYWRIGHT__PAGES_PER_BROWSER", "a whole number from 1 to 16")?;
+        check(
+            (1..=16).contains(&p.pages_per_browser),
+            "PLAYWRIGHT__PAGES_PER_BROWSER",
+            "a whole number from 1 to 16",
+        )?;
         check(
             (100..=300_000).contains(&p.browser_timeout_ms),
             "PLAYWRIGHT__BROWSER_TIMEOUT_MS",
             "milliseconds from 100 to 300000",
         )?;
-        check(p.launch_timeout_ms >= 1_000, "PLAYWRIGHT__LAUNCH_TIMEOUT_MS", "at least 1000 milliseconds")?;
+        check(
+            p.launch_timeout_ms >= 1_000,
+            "PLAYWRIGHT__LAUNCH_TIMEOUT_MS",
+            "at least 1000 milliseconds",
+        )?;
         if p.enabled && !p.headless {
             tracing::warn!("PLAYWRIGHT__HEADLESS=false: Chromium needs a display");
         }
@@ -396,9 +437,21 @@ impl Settings {
             "AWS_S3_BUCKET_NAME",
             "a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)",
         )?;
-        check(!s3.region.is_empty(), "AWS_REGION", "a region such as us-east-1")?;
-        check(s3.cache_ttl_seconds >= 60, "S3__CACHE_TTL_SECONDS", "at least 60 seconds")?;
-        check(s3.timeout_ms >= 50, "S3__TIMEOUT_MS", "at least 50 milliseconds")?;
+        check(
+            !s3.region.is_empty(),
+            "AWS_REGION",
+            "a region such as us-east-1",
+        )?;
+        check(
+            s3.cache_ttl_seconds >= 60,
+            "S3__CACHE_TTL_SECONDS",
+            "at least 60 seconds",
+        )?;
+        check(
+            s3.timeout_ms >= 50,
+            "S3__TIMEOUT_MS",
+            "at least 50 milliseconds",
+        )?;
         check(
             s3.access_key_id.is_some() == s3.secret_access_key.is_some(),
             "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
@@ -412,23 +465,47 @@ impl Settings {
             )?;
         }
         let t = &self.templates;
-        check(is_design_name(&t.default), "TEMPLATES__DEFAULT", "a design name like `classic`")?;
+        check(
+            is_design_name(&t.default),
+            "TEMPLATES__DEFAULT",
+            "a design name like `classic`",
+        )?;
         check(
             (1..=10_000).contains(&t.render_timeout_ms),
             "TEMPLATES__RENDER_TIMEOUT_MS",
             "milliseconds from 1 to 10000",
         )?;
-        check(t.memory_limit_bytes >= 1 << 20, "TEMPLATES__MEMORY_LIMIT_BYTES", "at least 1048576")?;
-        check(t.max_html_bytes >= 1024, "TEMPLATES__MAX_HTML_BYTES", "at least 1024")?;
+        check(
+            t.memory_limit_bytes >= 1 << 20,
+            "TEMPLATES__MEMORY_LIMIT_BYTES",
+            "at least 1048576",
+        )?;
+        check(
+            t.max_html_bytes >= 1024,
+            "TEMPLATES__MAX_HTML_BYTES",
+            "at least 1024",
+        )?;
         let src = &self.listings.source;
-        check(!src.is_empty(), "LISTINGS__SOURCE", "`embedded`, a JSON file path or an http(s):// URL")?;
-        check(self.images.max_bytes >= 1024, "IMAGES__MAX_BYTES", "at least 1024")?;
+        check(
+            !src.is_empty(),
+            "LISTINGS__SOURCE",
+            "`embedded`, a JSON file path or an http(s):// URL",
+        )?;
+        check(
+            self.images.max_bytes >= 1024,
+            "IMAGES__MAX_BYTES",
+            "at least 1024",
+        )?;
         check(
             (1..=100).contains(&self.render.quality),
             "RENDER__QUALITY",
             "a whole number from 1 to 100",
         )?;
-        check(self.render.queue_depth >= 1, "RENDER__QUEUE_DEPTH", "at least 1")?;
+        check(
+            self.render.queue_depth >= 1,
+            "RENDER__QUEUE_DEPTH",
+            "at least 1",
+        )?;
         if let Some(url) = &self.server.public_url {
             check(
                 url.starts_with("http://") || url.starts_with("https://"),
@@ -456,10 +533,10 @@ impl Settings {
         let value = serde_json::to_value(self).unwrap_or_default();
         flatten("", &value, &mut out);
         for secret in ["AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "ADMIN__TOKEN"] {
-            if let Some(v) = out.get_mut(secret) {
-                if !v.is_empty() {
-                    *v = "<redacted>".into();
-                }
+            if let Some(v) = out.get_mut(secret)
+                && !v.is_empty()
+            {
+                *v = "<redacted>".into();
             }
         }
         out
@@ -470,7 +547,11 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, S
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }
@@ -491,15 +572,26 @@ pub fn variable_name(path: &str) -> String {
     if let Some((var, _)) = AWS_ALIASES.iter().find(|(_, p)| *p == path) {
         return (*var).to_string();
     }
-    path.split('.').map(str::to_ascii_uppercase).collect::<Vec<_>>().join("__")
+    path.split('.')
+        .map(str::to_ascii_uppercase)
+        .collect::<Vec<_>>()
+        .join("__")
 }
 
 fn describe_figment_error(e: &figment::Error) -> String {
     let mut lines = Vec::new();
     for err in e.clone() {
         let path = err.path.join(".");
-        let var = if path.is_empty() { "settings".to_string() } else { variable_name(&path) };
-        let source = err.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_default();
+        let var = if path.is_empty() {
+            "settings".to_string()
+        } else {
+            variable_name(&path)
+        };
+        let source = err
+            .metadata
+            .as_ref()
+            .map(|m| m.name.to_string())
+            .unwrap_or_default();
         let kind = err.kind.to_string();
         if source.is_empty() {
             lines.push(format!("{var}: {kind}"));
@@ -512,12 +604,17 @@ fn describe_figment_error(e: &figment::Error) -> String {
 
 fn is_bucket_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
 }
 
 /// Design names appear in object keys and URLs: `[a-z0-9-]{1,32}`.
 pub fn is_design_name(name: &str) -> bool {
-    (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>, SettingsError> {
@@ -554,7 +651,10 @@ impl EnvPairs {
         if !SECTIONS.contains(&section.as_str()) || key.is_empty() {
             return None;
         }
-        Some(format!("{section}.{}", key.to_ascii_lowercase().replace("__", ".")))
+        Some(format!(
+            "{section}.{}",
+            key.to_ascii_lowercase().replace("__", ".")
+        ))
     }
 }
 
@@ -567,7 +667,9 @@ impl Provider for EnvPairs {
         let mut dict = Dict::new();
         for (var, value) in &self.pairs {
             let value = value.trim();
-            let Some(path) = Self::key_path(var) else { continue };
+            let Some(path) = Self::key_path(var) else {
+                continue;
+            };
             if value.is_empty() {
                 continue;
             }
@@ -584,7 +686,9 @@ fn insert_path(dict: &mut Dict, path: &str, value: &str) {
             dict.insert(path.to_string(), Value::from(value.to_string()));
         }
         Some((head, rest)) => {
-            let entry = dict.entry(head.to_string()).or_insert_with(|| Value::from(Dict::new()));
+            let entry = dict
+                .entry(head.to_string())
+                .or_insert_with(|| Value::from(Dict::new()));
             if !matches!(entry, Value::Dict(..)) {
                 *entry = Value::from(Dict::new());
             }
@@ -651,17 +755,27 @@ mod tests {
 
     #[test]
     fn empty_values_count_as_unset() {
-        let s = Settings::from_pairs([("S3__ENDPOINT_URL", ""), ("AWS_ACCESS_KEY_ID", "")]).unwrap();
+        let s =
+            Settings::from_pairs([("S3__ENDPOINT_URL", ""), ("AWS_ACCESS_KEY_ID", "")]).unwrap();
         assert_eq!(s.s3.endpoint_url, None);
         assert_eq!(s.s3.access_key_id, None);
     }
 
     #[test]
     fn a_bad_value_names_the_variable() {
-        let err = Settings::from_pairs([("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS", "many")]).unwrap_err();
-        assert!(err.to_string().contains("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS"), "{err}");
+        let err =
+            Settings::from_pairs([("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS", "many")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS"),
+            "{err}"
+        );
         let err = Settings::from_pairs([("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS", "0")]).unwrap_err();
-        assert!(err.to_string().contains("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS"),
+            "{err}"
+        );
         let err = Settings::from_pairs([("AWS_S3_BUCKET_NAME", "Bad_Bucket")]).unwrap_err();
         assert!(err.to_string().contains("AWS_S3_BUCKET_NAME"), "{err}");
         let err = Settings::from_pairs([("SERVER__BIND", "localhost")]).unwrap_err();
@@ -687,7 +801,10 @@ mod tests {
             .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
             .collect();
         for var in Settings::default().redacted().keys() {
-            assert!(pairs.iter().any(|(k, _)| k == var), ".env.example lacks {var}");
+            assert!(
+                pairs.iter().any(|(k, _)| k == var),
+                ".env.example lacks {var}"
+            );
         }
         let loaded = Settings::load(Path::new("/nonexistent.toml"), pairs, Vec::new()).unwrap();
         assert_eq!(loaded.render.brand, "Deal Brain");

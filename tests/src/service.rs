@@ -79,8 +79,18 @@ fn base_settings(templates: &Path) -> Vec<(String, String)> {
     ]
 }
 
+/// Sends the service's logs to the test's captured output (shown for failing tests); `RUST_LOG` filters.
+pub fn init_logs() {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "card_service=debug,info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_test_writer()
+        .try_init();
+}
+
 /// Fails with the missing piece when Chromium or the Playwright driver is absent, instead of letting a test pass or hang.
 pub fn require_browser() -> anyhow::Result<()> {
+    init_logs();
     let chromium =
         std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&chromium).exists() {

@@ -26,19 +26,34 @@ fn s3_settings<'a>(s3: &'a S3Server, bucket: &'a str) -> Vec<(&'a str, &'a str)>
 }
 
 async fn get(url: &str) -> anyhow::Result<reqwest::Response> {
-    http().get(url).send().await.with_context(|| format!("GET {url}"))
+    http()
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))
 }
 
 fn header(response: &reqwest::Response, name: &str) -> String {
-    response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The error body's `code`, checking the body is the documented JSON shape.
 async fn error_code(response: reqwest::Response) -> anyhow::Result<(StatusCode, String)> {
     let status = response.status();
     let body: Value = response.json().await.context("error body is JSON")?;
-    ensure!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "no message in {body}");
-    Ok((status, body["code"].as_str().unwrap_or_default().to_string()))
+    ensure!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "no message in {body}"
+    );
+    Ok((
+        status,
+        body["code"].as_str().unwrap_or_default().to_string(),
+    ))
 }
 
 fn close(a: Rgba<u8>, b: [u8; 3], tolerance: i32) -> bool {
@@ -48,15 +63,25 @@ fn close(a: Rgba<u8>, b: [u8; 3], tolerance: i32) -> bool {
 /// Checks a decoded card shows the `classic` design: its documented brand column and a dark, non-uniform body.
 fn assert_shows_classic(bytes: &[u8], format: Decoded, tolerance: i32) -> anyhow::Result<()> {
     let img = image::load_from_memory_with_format(bytes, format).context("decodes")?;
-    ensure!(img.dimensions() == (1200, 630), "dimensions {:?}", img.dimensions());
+    ensure!(
+        img.dimensions() == (1200, 630),
+        "dimensions {:?}",
+        img.dimensions()
+    );
     // card-templates/README.md: the left 16 px column is solid brand orange over the full height.
     for y in [5, 315, 625] {
         let p = img.get_pixel(6, y);
-        ensure!(close(p, card_e2e::CLASSIC_BRAND_BAR, tolerance), "brand column at y={y} is {p:?}");
+        ensure!(
+            close(p, card_e2e::CLASSIC_BRAND_BAR, tolerance),
+            "brand column at y={y} is {p:?}"
+        );
     }
     // The body is the dark theme and the card has real content (many distinct colours).
     let body = img.get_pixel(40, 600);
-    ensure!(body[0] < 60 && body[1] < 60 && body[2] < 80, "background at (40,600) is {body:?}");
+    ensure!(
+        body[0] < 60 && body[1] < 60 && body[2] < 80,
+        "background at (40,600) is {body:?}"
+    );
     let mut colours = std::collections::HashSet::new();
     for y in (0..630).step_by(7) {
         for x in (0..1200).step_by(7) {
@@ -64,7 +89,11 @@ fn assert_shows_classic(bytes: &[u8], format: Decoded, tolerance: i32) -> anyhow
             colours.insert([p[0] / 8, p[1] / 8, p[2] / 8]);
         }
     }
-    ensure!(colours.len() > 40, "only {} colour buckets: the card looks blank", colours.len());
+    ensure!(
+        colours.len() > 40,
+        "only {} colour buckets: the card looks blank",
+        colours.len()
+    );
     Ok(())
 }
 
@@ -77,12 +106,28 @@ async fn a_card_renders_in_every_format_and_is_cached_in_s3() -> anyhow::Result<
 
     // PNG, the default: a miss, a real card, stored under the documented key with its headers.
     let response = get(&a.url("/api/og-image/dl-0001")).await?;
-    ensure!(response.status() == StatusCode::OK, "status {}", response.status());
+    ensure!(
+        response.status() == StatusCode::OK,
+        "status {}",
+        response.status()
+    );
     ensure!(header(&response, "content-type") == "image/png");
-    ensure!(header(&response, "x-cache") == "miss", "x-cache {}", header(&response, "x-cache"));
-    ensure!(header(&response, "x-card-template") == "classic@1.0.0", "{}", header(&response, "x-card-template"));
+    ensure!(
+        header(&response, "x-cache") == "miss",
+        "x-cache {}",
+        header(&response, "x-cache")
+    );
+    ensure!(
+        header(&response, "x-card-template") == "classic@1.0.0",
+        "{}",
+        header(&response, "x-card-template")
+    );
     ensure!(header(&response, "x-card-variant") == "classic");
-    ensure!(header(&response, "cache-control").starts_with("public, max-age="), "{}", header(&response, "cache-control"));
+    ensure!(
+        header(&response, "cache-control").starts_with("public, max-age="),
+        "{}",
+        header(&response, "cache-control")
+    );
     ensure!(header(&response, "server-timing").contains("capture;dur="));
     let etag = header(&response, "etag");
     ensure!(etag.len() == 26 && etag.starts_with('"'), "etag {etag}");
@@ -90,18 +135,45 @@ async fn a_card_renders_in_every_format_and_is_cached_in_s3() -> anyhow::Result<
     assert_shows_classic(&png, Decoded::Png, 0)?;
 
     let key = format!("card-images/classic/dl-0001/{}.png", etag.trim_matches('"'));
-    let object = s3.client().get_object().bucket(bucket).key(&key).send().await.with_context(|| format!("object {key}"))?;
-    ensure!(object.content_type() == Some("image/png"), "stored content type {:?}", object.content_type());
-    ensure!(object.cache_control().is_some_and(|c| c.starts_with("public, max-age=")), "{:?}", object.cache_control());
+    let object = s3
+        .client()
+        .get_object()
+        .bucket(bucket)
+        .key(&key)
+        .send()
+        .await
+        .with_context(|| format!("object {key}"))?;
+    ensure!(
+        object.content_type() == Some("image/png"),
+        "stored content type {:?}",
+        object.content_type()
+    );
+    ensure!(
+        object
+            .cache_control()
+            .is_some_and(|c| c.starts_with("public, max-age=")),
+        "{:?}",
+        object.cache_control()
+    );
     let stored = object.body.collect().await?.into_bytes();
     ensure!(stored == png, "stored bytes differ from served bytes");
 
     // JPEG and WebP decode and show the same design (lossy: allow a tolerance).
-    for (format, decoded, content_type) in [("jpeg", Decoded::Jpeg, "image/jpeg"), ("webp", Decoded::WebP, "image/webp")] {
+    for (format, decoded, content_type) in [
+        ("jpeg", Decoded::Jpeg, "image/jpeg"),
+        ("webp", Decoded::WebP, "image/webp"),
+    ] {
         let response = get(&a.url(&format!("/api/og-image/dl-0001?format={format}"))).await?;
-        ensure!(response.status() == StatusCode::OK, "{format}: {}", response.status());
+        ensure!(
+            response.status() == StatusCode::OK,
+            "{format}: {}",
+            response.status()
+        );
         ensure!(header(&response, "content-type") == content_type);
-        ensure!(header(&response, "etag") != etag, "{format} must have its own ETag");
+        ensure!(
+            header(&response, "etag") != etag,
+            "{format} must have its own ETag"
+        );
         let bytes = response.bytes().await?;
         assert_shows_classic(&bytes, decoded, 24).with_context(|| format!("{format} card"))?;
     }
@@ -109,7 +181,8 @@ async fn a_card_renders_in_every_format_and_is_cached_in_s3() -> anyhow::Result<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hits_come_from_memory_then_s3_with_identical_bytes_and_conditional_requests_work() -> anyhow::Result<()> {
+async fn hits_come_from_memory_then_s3_with_identical_bytes_and_conditional_requests_work()
+-> anyhow::Result<()> {
     let s3 = S3Server::start().await?;
     s3.create_bucket(BUCKET).await?;
     let a = TestService::start(&s3_settings(&s3, BUCKET)).await?;
@@ -120,24 +193,48 @@ async fn hits_come_from_memory_then_s3_with_identical_bytes_and_conditional_requ
     let first = first.bytes().await?;
 
     let again = get(&url).await?;
-    ensure!(header(&again, "x-cache") == "hit-memory", "x-cache {}", header(&again, "x-cache"));
+    ensure!(
+        header(&again, "x-cache") == "hit-memory",
+        "x-cache {}",
+        header(&again, "x-cache")
+    );
     ensure!(again.bytes().await? == first);
 
     // A second instance sharing the bucket (scale-out) reads the object from S3: same bytes, same ETag.
     let b = TestService::start(&s3_settings(&s3, BUCKET)).await?;
     let from_s3 = get(&b.url("/api/og-image/dl-0002")).await?;
-    ensure!(header(&from_s3, "x-cache") == "hit-s3", "x-cache {}", header(&from_s3, "x-cache"));
+    ensure!(
+        header(&from_s3, "x-cache") == "hit-s3",
+        "x-cache {}",
+        header(&from_s3, "x-cache")
+    );
     ensure!(header(&from_s3, "etag") == etag);
     ensure!(from_s3.bytes().await? == first, "S3 bytes differ");
 
     // If-None-Match with the ETag (and in a list, and weak) → 304 with no body.
-    for value in [etag.clone(), format!("\"nope\", {etag}"), format!("W/{etag}")] {
-        let response = http().get(&url).header("if-none-match", &value).send().await?;
-        ensure!(response.status() == StatusCode::NOT_MODIFIED, "{value}: {}", response.status());
+    for value in [
+        etag.clone(),
+        format!("\"nope\", {etag}"),
+        format!("W/{etag}"),
+    ] {
+        let response = http()
+            .get(&url)
+            .header("if-none-match", &value)
+            .send()
+            .await?;
+        ensure!(
+            response.status() == StatusCode::NOT_MODIFIED,
+            "{value}: {}",
+            response.status()
+        );
         ensure!(header(&response, "etag") == etag);
         ensure!(response.bytes().await?.is_empty());
     }
-    let other = http().get(&url).header("if-none-match", "\"something-else\"").send().await?;
+    let other = http()
+        .get(&url)
+        .header("if-none-match", "\"something-else\"")
+        .send()
+        .await?;
     ensure!(other.status() == StatusCode::OK);
 
     // HEAD: the same headers, no body.
@@ -145,14 +242,19 @@ async fn hits_come_from_memory_then_s3_with_identical_bytes_and_conditional_requ
     ensure!(head.status() == StatusCode::OK);
     ensure!(header(&head, "etag") == etag);
     ensure!(header(&head, "content-type") == "image/png");
-    ensure!(header(&head, "content-length") == first.len().to_string(), "content-length {}", header(&head, "content-length"));
+    ensure!(
+        header(&head, "content-length") == first.len().to_string(),
+        "content-length {}",
+        header(&head, "content-length")
+    );
     ensure!(head.bytes().await?.is_empty());
     b.stop().await?;
     a.stop().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_changed_listing_gets_a_new_etag_and_key_and_the_old_object_stays() -> anyhow::Result<()> {
+async fn a_changed_listing_gets_a_new_etag_and_key_and_the_old_object_stays() -> anyhow::Result<()>
+{
     let s3 = S3Server::start().await?;
     let bucket = "card-e2e-changes";
     s3.create_bucket(bucket).await?;
@@ -178,14 +280,26 @@ async fn a_changed_listing_gets_a_new_etag_and_key_and_the_old_object_stays() ->
     write_listings(&file, &listing, 60)?;
     let after = get(&url).await?;
     ensure!(after.status() == StatusCode::OK);
-    ensure!(header(&after, "x-cache") == "miss", "a changed listing must render anew");
+    ensure!(
+        header(&after, "x-cache") == "miss",
+        "a changed listing must render anew"
+    );
     let new_etag = header(&after, "etag");
     ensure!(new_etag != old_etag, "ETag did not change");
 
     let keys = list_keys(&s3, bucket, "card-images/classic/dl-change/").await?;
-    let old_key = format!("card-images/classic/dl-change/{}.png", old_etag.trim_matches('"'));
-    let new_key = format!("card-images/classic/dl-change/{}.png", new_etag.trim_matches('"'));
-    ensure!(keys.contains(&old_key) && keys.contains(&new_key), "keys {keys:?}");
+    let old_key = format!(
+        "card-images/classic/dl-change/{}.png",
+        old_etag.trim_matches('"')
+    );
+    let new_key = format!(
+        "card-images/classic/dl-change/{}.png",
+        new_etag.trim_matches('"')
+    );
+    ensure!(
+        keys.contains(&old_key) && keys.contains(&new_key),
+        "keys {keys:?}"
+    );
     a.stop().await
 }
 
@@ -222,19 +336,56 @@ async fn bad_requests_get_clear_json_errors_and_the_service_keeps_working() -> a
     let svc = TestService::start(&[]).await?;
     let long_id = "a".repeat(65);
     let cases: Vec<(String, StatusCode, &str)> = vec![
-        ("/api/og-image/bad%20id".into(), StatusCode::BAD_REQUEST, "invalid-listing-id"),
-        ("/api/og-image/..%2F..%2Fetc".into(), StatusCode::BAD_REQUEST, "invalid-listing-id"),
-        (format!("/api/og-image/{long_id}"), StatusCode::BAD_REQUEST, "invalid-listing-id"),
-        ("/api/og-image/%F0%9F%92%A3".into(), StatusCode::BAD_REQUEST, "invalid-listing-id"),
-        ("/api/og-image/no-such-listing".into(), StatusCode::NOT_FOUND, "listing-not-found"),
-        ("/api/og-image/dl-0001?format=gif".into(), StatusCode::BAD_REQUEST, "invalid-format"),
-        ("/api/og-image/dl-0001?size=9999".into(), StatusCode::BAD_REQUEST, "unknown-parameter"),
-        ("/api/og-image/dl-0001?variant=nope".into(), StatusCode::BAD_REQUEST, "unknown-variant"),
+        (
+            "/api/og-image/bad%20id".into(),
+            StatusCode::BAD_REQUEST,
+            "invalid-listing-id",
+        ),
+        (
+            "/api/og-image/..%2F..%2Fetc".into(),
+            StatusCode::BAD_REQUEST,
+            "invalid-listing-id",
+        ),
+        (
+            format!("/api/og-image/{long_id}"),
+            StatusCode::BAD_REQUEST,
+            "invalid-listing-id",
+        ),
+        (
+            "/api/og-image/%F0%9F%92%A3".into(),
+            StatusCode::BAD_REQUEST,
+            "invalid-listing-id",
+        ),
+        (
+            "/api/og-image/no-such-listing".into(),
+            StatusCode::NOT_FOUND,
+            "listing-not-found",
+        ),
+        (
+            "/api/og-image/dl-0001?format=gif".into(),
+            StatusCode::BAD_REQUEST,
+            "invalid-format",
+        ),
+        (
+            "/api/og-image/dl-0001?size=9999".into(),
+            StatusCode::BAD_REQUEST,
+            "unknown-parameter",
+        ),
+        (
+            "/api/og-image/dl-0001?variant=nope".into(),
+            StatusCode::BAD_REQUEST,
+            "unknown-variant",
+        ),
         ("/no/such/route".into(), StatusCode::NOT_FOUND, "not-found"),
     ];
     for (path, status, code) in cases {
-        let (got_status, got_code) = error_code(get(&svc.url(&path)).await?).await.with_context(|| path.clone())?;
-        ensure!((got_status, got_code.as_str()) == (status, code), "{path}: {got_status} {got_code}");
+        let (got_status, got_code) = error_code(get(&svc.url(&path)).await?)
+            .await
+            .with_context(|| path.clone())?;
+        ensure!(
+            (got_status, got_code.as_str()) == (status, code),
+            "{path}: {got_status} {got_code}"
+        );
     }
     let ok = get(&svc.url("/api/og-image/dl-0001")).await?;
     ensure!(ok.status() == StatusCode::OK);
@@ -245,26 +396,65 @@ async fn bad_requests_get_clear_json_errors_and_the_service_keeps_working() -> a
 async fn broken_designs_give_clear_errors_and_the_next_request_still_works() -> anyhow::Result<()> {
     let svc = TestService::start(&[("TEMPLATES__RENDER_TIMEOUT_MS", "200")]).await?;
     let cases = [
-        ("fixture-trap", StatusCode::INTERNAL_SERVER_ERROR, "template-failed"),
-        ("fixture-spin", StatusCode::INTERNAL_SERVER_ERROR, "template-failed"),
-        ("fixture-oversize", StatusCode::INTERNAL_SERVER_ERROR, "template-failed"),
-        ("fixture-greedy", StatusCode::INTERNAL_SERVER_ERROR, "template-failed"),
-        ("fixture-reject", StatusCode::UNPROCESSABLE_ENTITY, "template-rejected"),
+        (
+            "fixture-trap",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "template-failed",
+        ),
+        (
+            "fixture-spin",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "template-failed",
+        ),
+        (
+            "fixture-oversize",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "template-failed",
+        ),
+        (
+            "fixture-greedy",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "template-failed",
+        ),
+        (
+            "fixture-reject",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "template-rejected",
+        ),
     ];
     for (variant, status, code) in cases {
         let started = std::time::Instant::now();
         let response = get(&svc.url(&format!("/api/og-image/dl-0004?variant={variant}"))).await?;
         let (got_status, got_code) = error_code(response).await?;
-        ensure!((got_status, got_code.as_str()) == (status, code), "{variant}: {got_status} {got_code}");
+        ensure!(
+            (got_status, got_code.as_str()) == (status, code),
+            "{variant}: {got_status} {got_code}"
+        );
         // Behaviour, not speed: a looping design must be stopped, not left to hang the request.
-        ensure!(started.elapsed() < Duration::from_secs(10), "{variant} took {:?}", started.elapsed());
+        ensure!(
+            started.elapsed() < Duration::from_secs(10),
+            "{variant} took {:?}",
+            started.elapsed()
+        );
         let ok = get(&svc.url("/api/og-image/dl-0004")).await?;
-        ensure!(ok.status() == StatusCode::OK, "after {variant}: {}", ok.status());
+        ensure!(
+            ok.status() == StatusCode::OK,
+            "after {variant}: {}",
+            ok.status()
+        );
     }
     // The 500 message names the design but shows no internals.
-    let body: Value = get(&svc.url("/api/og-image/dl-0004?variant=fixture-trap")).await?.json().await?;
+    let body: Value = get(&svc.url("/api/og-image/dl-0004?variant=fixture-trap"))
+        .await?
+        .json()
+        .await?;
     let message = body["message"].as_str().unwrap_or_default();
-    ensure!(message.contains("fixture-trap") && !message.contains("wasm") && !message.contains("unreachable"), "{message}");
+    ensure!(
+        message.contains("fixture-trap")
+            && !message.contains("wasm")
+            && !message.contains("unreachable"),
+        "{message}"
+    );
     svc.stop().await
 }
 
@@ -275,12 +465,24 @@ async fn a_killed_chromium_is_relaunched_and_the_next_request_succeeds() -> anyh
     let tag = svc.chromium_tag().context("browser pool")?;
     // `pkill -f` matches full command lines; the tag without its leading dashes is not read as an option.
     let pattern = tag.trim_start_matches('-');
-    let killed = std::process::Command::new("pkill").args(["-KILL", "-f", pattern]).status()?;
+    let killed = std::process::Command::new("pkill")
+        .args(["-KILL", "-f", pattern])
+        .status()?;
     ensure!(killed.success(), "no Chromium process carried {tag}");
     let response = get(&svc.url("/api/og-image/dl-0006")).await?;
-    ensure!(response.status() == StatusCode::OK, "after kill: {}", response.status());
+    ensure!(
+        response.status() == StatusCode::OK,
+        "after kill: {}",
+        response.status()
+    );
     assert_shows_classic(&response.bytes().await?, Decoded::Png, 0)?;
-    let restarts = svc.state.cards.renderer.browser().map(|b| b.restarts()).unwrap_or_default();
+    let restarts = svc
+        .state
+        .cards
+        .renderer
+        .browser()
+        .map(|b| b.restarts())
+        .unwrap_or_default();
     ensure!(restarts >= 1, "restarts {restarts}");
     svc.stop().await
 }
@@ -301,9 +503,15 @@ async fn with_rendering_disabled_cached_images_serve_and_misses_get_503() -> any
     ensure!(cached.status() == StatusCode::OK, "{}", cached.status());
     ensure!(header(&cached, "x-cache") == "hit-s3");
     let miss = get(&svc.url("/api/og-image/dl-0008")).await?;
-    ensure!(header(&miss, "retry-after").parse::<u64>().is_ok(), "Retry-After missing");
+    ensure!(
+        header(&miss, "retry-after").parse::<u64>().is_ok(),
+        "Retry-After missing"
+    );
     let (status, code) = error_code(miss).await?;
-    ensure!((status, code.as_str()) == (StatusCode::SERVICE_UNAVAILABLE, "rendering-disabled"), "{status} {code}");
+    ensure!(
+        (status, code.as_str()) == (StatusCode::SERVICE_UNAVAILABLE, "rendering-disabled"),
+        "{status} {code}"
+    );
     let ready: Value = get(&svc.url("/readyz")).await?.json().await?;
     ensure!(ready["browser"]["status"] == "disabled", "{ready}");
     svc.stop().await
@@ -317,7 +525,10 @@ async fn health_and_readiness_report_each_part() -> anyhow::Result<()> {
     let ready = get(&svc.url("/readyz")).await?;
     ensure!(ready.status() == StatusCode::OK, "{}", ready.status());
     let ready: Value = ready.json().await?;
-    ensure!(ready["browser"]["status"] == "ok" && ready["templates"]["status"] == "ok", "{ready}");
+    ensure!(
+        ready["browser"]["status"] == "ok" && ready["templates"]["status"] == "ok",
+        "{ready}"
+    );
     ensure!(ready["s3"]["status"] == "disabled", "{ready}");
     svc.stop().await
 }
@@ -330,13 +541,26 @@ fn tempdir(name: &str) -> anyhow::Result<std::path::PathBuf> {
 
 /// Writes a one-listing file and sets its modification time `offset_secs` ahead, so the source sees a change without sleeping.
 fn write_listings(path: &std::path::Path, listing: &Value, offset_secs: u64) -> anyhow::Result<()> {
-    std::fs::write(path, serde_json::to_vec(&serde_json::json!({"listings": [listing]}))?)?;
+    std::fs::write(
+        path,
+        serde_json::to_vec(&serde_json::json!({"listings": [listing]}))?,
+    )?;
     let file = std::fs::File::options().write(true).open(path)?;
     file.set_modified(std::time::SystemTime::now() + Duration::from_secs(offset_secs))?;
     Ok(())
 }
 
 async fn list_keys(s3: &S3Server, bucket: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
-    let listed = s3.client().list_objects_v2().bucket(bucket).prefix(prefix).send().await?;
-    Ok(listed.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect())
+    let listed = s3
+        .client()
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await?;
+    Ok(listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect())
 }

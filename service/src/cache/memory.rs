@@ -26,7 +26,9 @@ impl MemoryTier {
             Cache::builder()
                 .max_capacity(max_bytes)
                 .support_invalidation_closures()
-                .weigher(|_k: &CardKey, v: &Entry| u32::try_from(v.image.bytes.len()).unwrap_or(u32::MAX))
+                .weigher(|_k: &CardKey, v: &Entry| {
+                    u32::try_from(v.image.bytes.len()).unwrap_or(u32::MAX)
+                })
                 .build()
         });
         Self { cache }
@@ -34,7 +36,11 @@ impl MemoryTier {
 
     /// The image for `key`: from memory, or from `load` (run once however many callers ask at the same time).
     /// `load` says where it found the image (S3 or a fresh render); later callers see `HitMemory`.
-    pub async fn get_or_load<F, E>(&self, key: &CardKey, load: F) -> Result<(CachedImage, CacheOutcome), Arc<E>>
+    pub async fn get_or_load<F, E>(
+        &self,
+        key: &CardKey,
+        load: F,
+    ) -> Result<(CachedImage, CacheOutcome), Arc<E>>
     where
         F: Future<Output = Result<(CachedImage, CacheOutcome), E>>,
         E: Send + Sync + 'static,
@@ -44,9 +50,15 @@ impl MemoryTier {
         };
         let entry = cache
             .entry_by_ref(key)
-            .or_try_insert_with(async move { load.await.map(|(image, origin)| Entry { image, origin }) })
+            .or_try_insert_with(
+                async move { load.await.map(|(image, origin)| Entry { image, origin }) },
+            )
             .await?;
-        let outcome = if entry.is_fresh() { entry.value().origin } else { CacheOutcome::HitMemory };
+        let outcome = if entry.is_fresh() {
+            entry.value().origin
+        } else {
+            CacheOutcome::HitMemory
+        };
         Ok((entry.into_value().image, outcome))
     }
 

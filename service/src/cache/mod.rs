@@ -37,10 +37,21 @@ pub struct CardKey {
 }
 
 impl CardKey {
-    pub fn new(template: &LoadedTemplate, listing: &Listing, format: ImageFormat, brand: &str, quality: u8) -> Self {
+    pub fn new(
+        template: &LoadedTemplate,
+        listing: &Listing,
+        format: ImageFormat,
+        brand: &str,
+        quality: u8,
+    ) -> Self {
         let input = card_input(listing, None, brand);
         let mut h = Sha256::new();
-        for part in [RENDERER_EPOCH, &template.name, &template.digest, format.extension()] {
+        for part in [
+            RENDERER_EPOCH,
+            &template.name,
+            &template.digest,
+            format.extension(),
+        ] {
             h.update(part.as_bytes());
             h.update([0]);
         }
@@ -86,7 +97,13 @@ impl CardKey {
 
     /// The S3 object key.
     pub fn object_key(&self) -> String {
-        format!("{PREFIX}{}/{}/{}.{}", self.template, self.listing_id, self.fingerprint, self.format.extension())
+        format!(
+            "{PREFIX}{}/{}/{}.{}",
+            self.template,
+            self.listing_id,
+            self.fingerprint,
+            self.format.extension()
+        )
     }
 
     /// The strong `ETag` value, quoted.

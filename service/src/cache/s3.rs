@@ -3,7 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig, timeout::TimeoutConfig};
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig, timeout::TimeoutConfig,
+};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls;
@@ -16,7 +18,11 @@ use crate::settings::S3Settings;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("s3 {operation} {key}: {message}")]
-    Call { operation: &'static str, key: String, message: String },
+    Call {
+        operation: &'static str,
+        key: String,
+        message: String,
+    },
 }
 
 /// What a conditional PUT found.
@@ -47,7 +53,9 @@ pub async fn client(settings: &S3Settings) -> Client {
         // rustls + ring: no aws-lc or OpenSSL to build.
         .http_client(
             aws_smithy_http_client::Builder::new()
-                .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+                .tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::Ring,
+                ))
                 .build_https(),
         )
         .region(Region::new(settings.region.clone()))
@@ -55,7 +63,13 @@ pub async fn client(settings: &S3Settings) -> Client {
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
     if let (Some(id), Some(secret)) = (&settings.access_key_id, &settings.secret_access_key) {
-        loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "card-service-settings"));
+        loader = loader.credentials_provider(Credentials::new(
+            id,
+            secret,
+            None,
+            None,
+            "card-service-settings",
+        ));
     }
     let shared = loader.load().await;
     let mut builder = aws_sdk_s3::config::Builder::from(&shared)
@@ -69,7 +83,11 @@ pub async fn client(settings: &S3Settings) -> Client {
 
 impl S3Store {
     pub async fn new(settings: &S3Settings, cache_control: String) -> Self {
-        Self { client: client(settings).await, bucket: settings.bucket_name.clone(), cache_control }
+        Self {
+            client: client(settings).await,
+            bucket: settings.bucket_name.clone(),
+            cache_control,
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -82,11 +100,19 @@ impl S3Store {
 
     /// The object, or `None` when it does not exist.
     pub async fn get(&self, key: &str) -> Result<Option<CachedImage>, StoreError> {
-        let result = self.client.get_object().bucket(&self.bucket).key(key).send().await;
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
         let output = match result {
             Ok(output) => output,
             Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                return Ok(None);
+            }
             Err(e) => return Err(call_error("get", key, e)),
         };
         // The type comes from the key we wrote, not from what the object claims.
@@ -103,7 +129,12 @@ impl S3Store {
             key: key.into(),
             message: e.to_string(),
         })?;
-        Ok(Some(CachedImage { bytes: bytes.into_bytes(), content_type, last_modified, timings: None }))
+        Ok(Some(CachedImage {
+            bytes: bytes.into_bytes(),
+            content_type,
+            last_modified,
+            timings: None,
+        }))
     }
 
     /// Writes the object unless it exists (`If-None-Match: *`), with its `Content-Type` and `Cache-Control`.
@@ -163,7 +194,10 @@ where
 {
     match e {
         SdkError::ServiceError(service) => {
-            matches!(service.err().code(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
+            matches!(
+                service.err().code(),
+                Some("PreconditionFailed" | "ConditionalRequestConflict")
+            )
         }
         _ => false,
     }
@@ -177,9 +211,20 @@ where
     let message = match &e {
         SdkError::ServiceError(service) => {
             let err = service.err();
-            format!("{}: {}", err.code().unwrap_or("error"), err.message().unwrap_or("no message"))
+            format!(
+                "{}: {}",
+                err.code().unwrap_or("error"),
+                err.message().unwrap_or("no message")
+            )
         }
-        other => format!("{}", aws_smithy_types::error::display::DisplayErrorContext(other)),
+        other => format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(other)
+        ),
     };
-    StoreError::Call { operation, key: key.into(), message }
+    StoreError::Call {
+        operation,
+        key: key.into(),
+        message,
+    }
 }

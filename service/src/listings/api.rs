@@ -25,39 +25,82 @@ impl ApiListings {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("dealbrain-card-service/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "dealbrain-card-service/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(|e| ListingError::Invalid(format!("LISTINGS__SOURCE: {e}")))?;
-        Ok(Self { base: base.trim_end_matches('/').to_string(), client })
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            client,
+        })
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<Arc<Listing>>, ListingError> {
-        let url = format!("{}/v1/listings/{id}", self.base);
-        let response = self.client.get(&url).send().await.map_err(|e| unavailable(&url, e))?;
+    /// GETs `url` and decodes its JSON body; `None` on 404.
+    async fn fetch<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<Option<T>, ListingError> {
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| unavailable(url, e))?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
         if !response.status().is_success() {
-            return Err(ListingError::Unavailable(format!("{url}: HTTP {}", response.status())));
+            return Err(ListingError::Unavailable(format!(
+                "{url}: HTTP {}",
+                response.status()
+            )));
         }
-        let listing: Listing = response.json().await.map_err(|e| unavailable(&url, e))?;
+        response
+            .json()
+            .await
+            .map(Some)
+            .map_err(|e| unavailable(url, e))
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Arc<Listing>>, ListingError> {
+        let url = format!("{}/v1/listings/{id}", self.base);
+        let Some(listing) = self.fetch::<Listing>(&url).await? else {
+            return Ok(None);
+        };
         if listing.id != id || !is_valid_id(&listing.id) {
-            return Err(ListingError::Invalid(format!("{url}: answered with listing id `{}`", listing.id)));
+            return Err(ListingError::Invalid(format!(
+                "{url}: answered with listing id `{}`",
+                listing.id
+            )));
         }
         Ok(Some(Arc::new(listing)))
     }
 
-    pub async fn top(&self, metric: Metric, limit: usize) -> Result<Vec<Arc<Listing>>, ListingError> {
-        let url = format!("{}/v1/listings?sort=-{}&limit={limit}", self.base, metric.as_str());
-        let response = self.client.get(&url).send().await.map_err(|e| unavailable(&url, e))?;
-        if !response.status().is_success() {
-            return Err(ListingError::Unavailable(format!("{url}: HTTP {}", response.status())));
-        }
-        let page: ListingPage = response.json().await.map_err(|e| unavailable(&url, e))?;
+    pub async fn top(
+        &self,
+        metric: Metric,
+        limit: usize,
+    ) -> Result<Vec<Arc<Listing>>, ListingError> {
+        let url = format!(
+            "{}/v1/listings?sort=-{}&limit={limit}",
+            self.base,
+            metric.as_str()
+        );
+        let page: ListingPage = self
+            .fetch(&url)
+            .await?
+            .ok_or_else(|| ListingError::Unavailable(format!("{url}: HTTP 404")))?;
         let listings = match page {
             ListingPage::Wrapped { listings } | ListingPage::Bare(listings) => listings,
         };
-        Ok(listings.into_iter().filter(|l| is_valid_id(&l.id)).take(limit).map(Arc::new).collect())
+        Ok(listings
+            .into_iter()
+            .filter(|l| is_valid_id(&l.id))
+            .take(limit)
+            .map(Arc::new)
+            .collect())
     }
 }
 

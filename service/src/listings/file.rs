@@ -17,21 +17,29 @@ impl FileListings {
     /// Reads the file now, so a bad path or bad JSON stops start-up.
     pub fn open(path: PathBuf) -> Result<Self, ListingError> {
         let (mtime, listings) = Self::read(&path)?;
-        Ok(Self { path, state: RwLock::new((mtime, Arc::new(listings))) })
+        Ok(Self {
+            path,
+            state: RwLock::new((mtime, Arc::new(listings))),
+        })
     }
 
     fn read(path: &PathBuf) -> Result<(Option<SystemTime>, StaticListings), ListingError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ListingError::Unavailable(format!("LISTINGS__SOURCE {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ListingError::Unavailable(format!("LISTINGS__SOURCE {}: {e}", path.display()))
+        })?;
         let mtime = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        let listings = StaticListings::from_json(&text)
-            .map_err(|e| ListingError::Invalid(format!("LISTINGS__SOURCE {}: {e}", path.display())))?;
+        let listings = StaticListings::from_json(&text).map_err(|e| {
+            ListingError::Invalid(format!("LISTINGS__SOURCE {}: {e}", path.display()))
+        })?;
         Ok((mtime, listings))
     }
 
     /// The current data; re-read when the file changed. A file that became invalid keeps the last good data.
     async fn current(&self) -> Arc<StaticListings> {
-        let mtime = tokio::fs::metadata(&self.path).await.and_then(|m| m.modified()).ok();
+        let mtime = tokio::fs::metadata(&self.path)
+            .await
+            .and_then(|m| m.modified())
+            .ok();
         {
             let state = self.state.read().await;
             if state.0 == mtime {
@@ -60,7 +68,11 @@ impl FileListings {
         Ok(self.current().await.get(id))
     }
 
-    pub async fn top(&self, metric: Metric, limit: usize) -> Result<Vec<Arc<Listing>>, ListingError> {
+    pub async fn top(
+        &self,
+        metric: Metric,
+        limit: usize,
+    ) -> Result<Vec<Arc<Listing>>, ListingError> {
         Ok(self.current().await.top(metric, limit))
     }
 }

@@ -61,7 +61,9 @@ impl Listing {
 
     /// Price in cents, rounded; none when missing or not a sane amount.
     pub fn price_cents(&self) -> Option<u64> {
-        let price = self.price_usd.filter(|p| p.is_finite() && *p >= 0.0 && *p < 1e12)?;
+        let price = self
+            .price_usd
+            .filter(|p| p.is_finite() && *p >= 0.0 && *p < 1e12)?;
         Some((price * 100.0).round() as u64)
     }
 
@@ -101,14 +103,19 @@ impl std::str::FromStr for Metric {
             "cpu_mark_per_dollar" => Ok(Metric::CpuMarkPerDollar),
             "cpu_mark" => Ok(Metric::CpuMark),
             "price" => Ok(Metric::Price),
-            other => Err(format!("unknown metric `{other}`; expected cpu_mark_per_dollar, cpu_mark or price")),
+            other => Err(format!(
+                "unknown metric `{other}`; expected cpu_mark_per_dollar, cpu_mark or price"
+            )),
         }
     }
 }
 
 /// `true` when `id` matches `[A-Za-z0-9_-]{1,64}`.
 pub fn is_valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,7 +141,8 @@ pub struct StaticListings {
 
 impl StaticListings {
     pub fn from_json(json: &str) -> Result<Self, ListingError> {
-        let file: ListingFile = serde_json::from_str(json).map_err(|e| ListingError::Invalid(e.to_string()))?;
+        let file: ListingFile =
+            serde_json::from_str(json).map_err(|e| ListingError::Invalid(e.to_string()))?;
         Self::new(file.listings)
     }
 
@@ -143,11 +151,17 @@ impl StaticListings {
         let mut ordered = Vec::with_capacity(listings.len());
         for listing in listings {
             if !is_valid_id(&listing.id) {
-                return Err(ListingError::Invalid(format!("listing id `{}` is not [A-Za-z0-9_-]{{1,64}}", listing.id)));
+                return Err(ListingError::Invalid(format!(
+                    "listing id `{}` is not [A-Za-z0-9_-]{{1,64}}",
+                    listing.id
+                )));
             }
             let listing = Arc::new(listing);
             if by_id.insert(listing.id.clone(), listing.clone()).is_some() {
-                return Err(ListingError::Invalid(format!("duplicate listing id `{}`", listing.id)));
+                return Err(ListingError::Invalid(format!(
+                    "duplicate listing id `{}`",
+                    listing.id
+                )));
             }
             ordered.push(listing);
         }
@@ -156,7 +170,8 @@ impl StaticListings {
 
     pub fn embedded() -> Self {
         // The embedded file is checked by a unit test, so this cannot fail in a build that passed its tests.
-        Self::from_json(SAMPLE_LISTINGS_JSON).unwrap_or_else(|e| panic!("embedded sample listings: {e}"))
+        Self::from_json(SAMPLE_LISTINGS_JSON)
+            .unwrap_or_else(|e| panic!("embedded sample listings: {e}"))
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Listing>> {
@@ -164,9 +179,17 @@ impl StaticListings {
     }
 
     pub fn top(&self, metric: Metric, limit: usize) -> Vec<Arc<Listing>> {
-        let mut ranked: Vec<_> = self.ordered.iter().filter(|l| l.metric(metric).is_some()).cloned().collect();
+        let mut ranked: Vec<_> = self
+            .ordered
+            .iter()
+            .filter(|l| l.metric(metric).is_some())
+            .cloned()
+            .collect();
         ranked.sort_by(|a, b| {
-            let (a_v, b_v) = (a.metric(metric).unwrap_or(f64::MIN), b.metric(metric).unwrap_or(f64::MIN));
+            let (a_v, b_v) = (
+                a.metric(metric).unwrap_or(f64::MIN),
+                b.metric(metric).unwrap_or(f64::MIN),
+            );
             b_v.total_cmp(&a_v).then_with(|| a.id.cmp(&b.id))
         });
         ranked.truncate(limit);
@@ -192,7 +215,10 @@ impl ListingSource {
         if source == "embedded" {
             Ok(Self::Static(Arc::new(StaticListings::embedded())))
         } else if source.starts_with("http://") || source.starts_with("https://") {
-            Ok(Self::Api(Arc::new(ApiListings::new(source, crate::settings::ms(settings.timeout_ms))?)))
+            Ok(Self::Api(Arc::new(ApiListings::new(
+                source,
+                crate::settings::ms(settings.timeout_ms),
+            )?)))
         } else {
             Ok(Self::File(Arc::new(FileListings::open(source.into())?)))
         }
@@ -207,7 +233,11 @@ impl ListingSource {
     }
 
     /// The `limit` listings with the highest `metric`, best first.
-    pub async fn top(&self, metric: Metric, limit: usize) -> Result<Vec<Arc<Listing>>, ListingError> {
+    pub async fn top(
+        &self,
+        metric: Metric,
+        limit: usize,
+    ) -> Result<Vec<Arc<Listing>>, ListingError> {
         match self {
             Self::Static(s) => Ok(s.top(metric, limit)),
             Self::File(f) => f.top(metric, limit).await,
@@ -223,22 +253,42 @@ mod tests {
     #[test]
     fn embedded_sample_data_is_valid_and_large() {
         let listings = StaticListings::from_json(SAMPLE_LISTINGS_JSON).unwrap();
-        assert!(listings.all().len() >= 200, "{} listings", listings.all().len());
+        assert!(
+            listings.all().len() >= 200,
+            "{} listings",
+            listings.all().len()
+        );
         // Edge cases the designs must cope with are present.
         let all = listings.all();
         assert!(all.iter().any(|l| l.price_usd.is_none()));
         assert!(all.iter().any(|l| l.cpu_mark.is_none()));
         assert!(all.iter().any(|l| l.title.chars().count() > 300));
         assert!(all.iter().any(|l| l.title.contains("<script>")));
-        assert!(all.iter().any(|l| l.title.chars().any(|c| ('\u{0590}'..='\u{06FF}').contains(&c))));
-        assert!(all.iter().any(|l| l.title.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c))));
+        assert!(all.iter().any(|l| {
+            l.title
+                .chars()
+                .any(|c| ('\u{0590}'..='\u{06FF}').contains(&c))
+        }));
+        assert!(all.iter().any(|l| {
+            l.title
+                .chars()
+                .any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c))
+        }));
     }
 
     #[test]
     fn every_sample_image_reference_resolves() {
         for listing in StaticListings::embedded().all() {
-            if let Some(name) = listing.image_url.as_deref().and_then(|u| u.strip_prefix("sample:")) {
-                assert!(crate::render::images::sample_image(name).is_some(), "{}: missing sample image {name}", listing.id);
+            if let Some(name) = listing
+                .image_url
+                .as_deref()
+                .and_then(|u| u.strip_prefix("sample:"))
+            {
+                assert!(
+                    crate::render::images::sample_image(name).is_some(),
+                    "{}: missing sample image {name}",
+                    listing.id
+                );
             }
         }
     }
@@ -259,7 +309,10 @@ mod tests {
     fn top_ranks_by_metric_and_skips_missing() {
         let top = StaticListings::embedded().top(Metric::CpuMarkPerDollar, 10);
         assert_eq!(top.len(), 10);
-        let values: Vec<f64> = top.iter().map(|l| l.cpu_mark_per_dollar().unwrap()).collect();
+        let values: Vec<f64> = top
+            .iter()
+            .map(|l| l.cpu_mark_per_dollar().unwrap())
+            .collect();
         assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
     }
 

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use playwright_rs::api::LaunchOptions;
 use playwright_rs::protocol::CDPSession;
-use playwright_rs::{Browser, BrowserContext, BrowserContextOptions, GotoOptions, Page, Playwright, Viewport, WaitUntil};
+use playwright_rs::{
+    Browser, BrowserContext, BrowserContextOptions, GotoOptions, Page, Playwright, Viewport,
+    WaitUntil,
+};
 use tokio::sync::{Mutex, Semaphore};
 
 use crate::render::ImageFormat;
@@ -34,6 +37,13 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--mute-audio",
     "--hide-scrollbars",
     "--font-render-hinting=none",
+    // Defence in depth under the offline context and the abort-everything route: Chromium opens
+    // speculative connections (preconnect, preload scanner) below request interception, so every
+    // connection, loopback included, is sent to a proxy that cannot exist.
+    "--proxy-server=http://0.0.0.0:0",
+    "--proxy-bypass-list=<-loopback>",
+    "--dns-prefetch-disable",
+    "--disable-features=NetworkPrediction,Prerender2,SpeculationRulesPrefetchProxy",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +124,10 @@ impl BrowserPool {
 
     /// Chromium's version, once a browser has launched.
     pub fn version(&self) -> Option<String> {
-        self.versions.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// `true` when at least one browser is up and connected.
@@ -139,21 +152,45 @@ impl BrowserPool {
             let slot = i % self.slots.len();
             pages.push(self.new_page(slot).await?);
         }
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).extend(pages);
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(pages);
         Ok(())
     }
 
     /// Renders `html` and captures it as `format`, within `deadline` (for the whole call, queueing for a page included).
-    pub async fn capture(&self, html: &str, format: ImageFormat, quality: u8, deadline: Duration) -> Result<Vec<u8>, BrowserError> {
+    pub async fn capture(
+        &self,
+        html: &str,
+        format: ImageFormat,
+        quality: u8,
+        deadline: Duration,
+    ) -> Result<Vec<u8>, BrowserError> {
         let until = Instant::now() + deadline;
-        match tokio::time::timeout_at(until.into(), self.capture_with_retry(html, format, quality, until)).await {
+        match tokio::time::timeout_at(
+            until.into(),
+            self.capture_with_retry(html, format, quality, until),
+        )
+        .await
+        {
             Ok(result) => result,
             Err(_) => Err(BrowserError::Deadline(deadline)),
         }
     }
 
-    async fn capture_with_retry(&self, html: &str, format: ImageFormat, quality: u8, until: Instant) -> Result<Vec<u8>, BrowserError> {
-        let _permit = self.pages.acquire().await.map_err(|_| BrowserError::Failed("pool closed".into()))?;
+    async fn capture_with_retry(
+        &self,
+        html: &str,
+        format: ImageFormat,
+        quality: u8,
+        until: Instant,
+    ) -> Result<Vec<u8>, BrowserError> {
+        let _permit = self
+            .pages
+            .acquire()
+            .await
+            .map_err(|_| BrowserError::Failed("pool closed".into()))?;
         let mut last_error = None;
         for attempt in 0..2 {
             let page = match self.checkout().await {
@@ -165,9 +202,18 @@ impl BrowserPool {
             };
             // The guard returns a healthy page to the pool, and throws away one that failed or
             // whose future was dropped by the deadline (it may be stuck mid-render).
-            let mut guard = PageGuard { pool: self, page: Some(page), healthy: false };
-            let page = guard.page.as_ref().map(|p| (p.page.clone(), p.cdp.clone(), p.slot));
-            let Some((page, cdp, slot)) = page else { continue };
+            let mut guard = PageGuard {
+                pool: self,
+                page: Some(page),
+                healthy: false,
+            };
+            let page = guard
+                .page
+                .as_ref()
+                .map(|p| (p.page.clone(), p.cdp.clone(), p.slot));
+            let Some((page, cdp, slot)) = page else {
+                continue;
+            };
             let remaining = until.saturating_duration_since(Instant::now());
             match render_on(&page, &cdp, html, format, quality, remaining).await {
                 Ok(bytes) => {
@@ -188,7 +234,11 @@ impl BrowserPool {
     }
 
     async fn slot_connected(&self, slot: usize) -> bool {
-        self.slots[slot].lock().await.as_ref().is_some_and(|h| h.browser.is_connected())
+        self.slots[slot]
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|h| h.browser.is_connected())
     }
 
     /// An idle page whose browser is still the current one, or a new page.
@@ -199,7 +249,11 @@ impl BrowserPool {
             if page.page.is_closed() {
                 continue;
             }
-            let current = self.slots[page.slot].lock().await.as_ref().map(|h| (h.generation, h.browser.is_connected()));
+            let current = self.slots[page.slot]
+                .lock()
+                .await
+                .as_ref()
+                .map(|h| (h.generation, h.browser.is_connected()));
             if current == Some((page.generation, true)) {
                 return Ok(page);
             }
@@ -210,20 +264,46 @@ impl BrowserPool {
 
     async fn new_page(&self, slot: usize) -> Result<PooledPage, BrowserError> {
         let mut guard = self.slots[slot].lock().await;
-        if guard.as_ref().is_some_and(|h| !h.browser.is_connected()) {
-            if let Some(old) = guard.take() {
-                self.restarts.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(slot, "browser disconnected; relaunching");
-                close_in_background(old);
-            }
+        if guard.as_ref().is_some_and(|h| !h.browser.is_connected())
+            && let Some(old) = guard.take()
+        {
+            self.restarts.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(slot, "browser disconnected; relaunching");
+            close_in_background(old);
         }
         if guard.is_none() {
             *guard = Some(self.launch(slot).await?);
         }
-        let handle = guard.as_ref().ok_or_else(|| BrowserError::Failed("browser slot empty".into()))?;
-        let page = handle.context.new_page().await.map_err(|e| BrowserError::Failed(format!("new page: {e}")))?;
-        let cdp = handle.context.new_cdp_session(&page).await.map_err(|e| BrowserError::Failed(format!("cdp session: {e}")))?;
-        Ok(PooledPage { slot, generation: handle.generation, page, cdp })
+        let handle = guard
+            .as_ref()
+            .ok_or_else(|| BrowserError::Failed("browser slot empty".into()))?;
+        match open_page(handle).await {
+            Ok((page, cdp)) => Ok(PooledPage {
+                slot,
+                generation: handle.generation,
+                page,
+                cdp,
+            }),
+            Err(e) => {
+                // The driver may not have noticed yet that the browser died (it reports the
+                // disconnect asynchronously): a browser that cannot open a page is replaced now.
+                tracing::warn!(slot, error = %e, "browser cannot open a page; relaunching");
+                if let Some(old) = guard.take() {
+                    self.restarts.fetch_add(1, Ordering::Relaxed);
+                    close_in_background(old);
+                }
+                let handle = self.launch(slot).await?;
+                let (page, cdp) = open_page(&handle).await?;
+                let generation = handle.generation;
+                *guard = Some(handle);
+                Ok(PooledPage {
+                    slot,
+                    generation,
+                    page,
+                    cdp,
+                })
+            }
+        }
     }
 
     async fn launch(&self, slot: usize) -> Result<BrowserHandle, BrowserError> {
@@ -241,12 +321,20 @@ impl BrowserPool {
                 *self.driver.lock().await = None;
                 return Err(BrowserError::Launch {
                     path: self.settings.executable_path.display().to_string(),
-                    message: format!("no answer within PLAYWRIGHT__LAUNCH_TIMEOUT_MS ({timeout:?})"),
+                    message: format!(
+                        "no answer within PLAYWRIGHT__LAUNCH_TIMEOUT_MS ({timeout:?})"
+                    ),
                 });
             }
         };
-        tracing::info!(slot, version = handle.browser.version(), elapsed_ms = started.elapsed().as_millis() as u64, "browser launched");
-        *self.versions.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle.browser.version().to_string());
+        tracing::info!(
+            slot,
+            version = handle.browser.version(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "browser launched"
+        );
+        *self.versions.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(handle.browser.version().to_string());
         Ok(handle)
     }
 
@@ -273,9 +361,15 @@ impl BrowserPool {
             .chromium()
             .launch_with_options(options)
             .await
-            .map_err(|e| BrowserError::Launch { path: path.clone(), message: e.to_string() })?;
+            .map_err(|e| BrowserError::Launch {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
         let context_options = BrowserContextOptions::builder()
-            .viewport(Viewport { width: 1200, height: 630 })
+            .viewport(Viewport {
+                width: 1200,
+                height: 630,
+            })
             .device_scale_factor(1.0)
             .javascript_enabled(false)
             .offline(true)
@@ -284,7 +378,10 @@ impl BrowserPool {
         let context = browser
             .new_context_with_options(context_options)
             .await
-            .map_err(|e| BrowserError::Launch { path: path.clone(), message: format!("new context: {e}") })?;
+            .map_err(|e| BrowserError::Launch {
+                path: path.clone(),
+                message: format!("new context: {e}"),
+            })?;
         context
             .route("**/*", |route| async move {
                 tracing::warn!(url = %route.request().url(), "blocked a network request from a card page");
@@ -293,7 +390,11 @@ impl BrowserPool {
             .await
             .map_err(|e| BrowserError::Launch { path, message: format!("route: {e}") })?;
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
-        Ok(BrowserHandle { browser, context, generation })
+        Ok(BrowserHandle {
+            browser,
+            context,
+            generation,
+        })
     }
 
     async fn driver(&self) -> Result<Arc<Playwright>, BrowserError> {
@@ -347,13 +448,31 @@ impl Drop for PageGuard<'_> {
     fn drop(&mut self) {
         let Some(page) = self.page.take() else { return };
         if self.healthy {
-            self.pool.idle.lock().unwrap_or_else(|e| e.into_inner()).push(page);
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(page);
         } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 let _ = tokio::time::timeout(Duration::from_secs(2), page.page.close()).await;
             });
         }
     }
+}
+
+async fn open_page(handle: &BrowserHandle) -> Result<(Page, CDPSession), BrowserError> {
+    let page = handle
+        .context
+        .new_page()
+        .await
+        .map_err(|e| BrowserError::Failed(format!("new page: {e}")))?;
+    let cdp = handle
+        .context
+        .new_cdp_session(&page)
+        .await
+        .map_err(|e| BrowserError::Failed(format!("cdp session: {e}")))?;
+    Ok((page, cdp))
 }
 
 fn close_in_background(handle: BrowserHandle) {
@@ -365,9 +484,20 @@ fn close_in_background(handle: BrowserHandle) {
 }
 
 /// One render on one page: load the document, wait for `load`, capture through CDP.
-async fn render_on(page: &Page, cdp: &CDPSession, html: &str, format: ImageFormat, quality: u8, remaining: Duration) -> Result<Vec<u8>, String> {
-    let options = GotoOptions::new().timeout(remaining.max(Duration::from_millis(1))).wait_until(WaitUntil::Load);
-    page.set_content(html, options).await.map_err(|e| format!("set content: {e}"))?;
+async fn render_on(
+    page: &Page,
+    cdp: &CDPSession,
+    html: &str,
+    format: ImageFormat,
+    quality: u8,
+    remaining: Duration,
+) -> Result<Vec<u8>, String> {
+    let options = GotoOptions::new()
+        .timeout(remaining.max(Duration::from_millis(1)))
+        .wait_until(WaitUntil::Load);
+    page.set_content(html, options)
+        .await
+        .map_err(|e| format!("set content: {e}"))?;
     let mut params = serde_json::json!({
         "format": format.cdp_name(),
         "optimizeForSpeed": true,
@@ -378,14 +508,19 @@ async fn render_on(page: &Page, cdp: &CDPSession, html: &str, format: ImageForma
     if format != ImageFormat::Png {
         params["quality"] = serde_json::json!(quality);
     }
-    let reply = cdp.send("Page.captureScreenshot", Some(params)).await.map_err(|e| format!("capture: {e}"))?;
+    let reply = cdp
+        .send("Page.captureScreenshot", Some(params))
+        .await
+        .map_err(|e| format!("capture: {e}"))?;
     let data = reply
         .get("result")
         .and_then(|r| r.get("data"))
         .or_else(|| reply.get("data"))
         .and_then(|d| d.as_str())
         .ok_or_else(|| "capture: reply has no data".to_string())?;
-    base64::engine::general_purpose::STANDARD.decode(data).map_err(|e| format!("capture: bad base64: {e}"))
+    base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|e| format!("capture: bad base64: {e}"))
 }
 
 fn next_pool_id() -> u64 {

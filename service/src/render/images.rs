@@ -17,7 +17,10 @@ include!(concat!(env!("OUT_DIR"), "/sample_images.rs"));
 
 /// An embedded sample image by file name.
 pub fn sample_image(name: &str) -> Option<&'static [u8]> {
-    SAMPLE_IMAGES.iter().find(|(n, _)| *n == name).map(|(_, bytes)| *bytes)
+    SAMPLE_IMAGES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, bytes)| *bytes)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,26 +56,39 @@ pub struct ImageFetcher {
 impl ImageFetcher {
     pub fn new(settings: ImageSettings) -> Self {
         let timeout = Duration::from_millis(settings.timeout_ms);
-        let resolver = PublicResolver { allow_private: settings.allow_private_addresses };
+        let resolver = PublicResolver {
+            allow_private: settings.allow_private_addresses,
+        };
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(resolver))
-            .user_agent(concat!("dealbrain-card-service/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "dealbrain-card-service/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         let allowed = Arc::new(settings.allowed_hosts());
-        Self { settings, allowed, client }
+        Self {
+            settings,
+            allowed,
+            client,
+        }
     }
 
     /// The image as a `data:` URI, or why not. Callers render without the image on error.
     pub async fn data_uri(&self, url: &str) -> Result<String, ImageError> {
         let bytes = if let Some(name) = url.strip_prefix("sample:") {
-            sample_image(name).ok_or_else(|| ImageError::NoSuchSample(name.into()))?.to_vec()
+            sample_image(name)
+                .ok_or_else(|| ImageError::NoSuchSample(name.into()))?
+                .to_vec()
         } else {
             let timeout = Duration::from_millis(self.settings.timeout_ms);
-            tokio::time::timeout(timeout, self.fetch(url)).await.map_err(|_| ImageError::Timeout(timeout))??
+            tokio::time::timeout(timeout, self.fetch(url))
+                .await
+                .map_err(|_| ImageError::Timeout(timeout))??
         };
         self.to_data_uri(&bytes)
     }
@@ -83,25 +99,40 @@ impl ImageFetcher {
             return Err(ImageError::Scheme);
         }
         let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
-        if !self.allowed.iter().any(|h| *h == host) {
+        if !self.allowed.contains(&host) {
             return Err(ImageError::HostNotAllowed(host));
         }
         // An IP literal bypasses the resolver: check it here.
-        if let Ok(ip) = host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
-            if !self.settings.allow_private_addresses && !is_public(ip) {
-                return Err(ImageError::Fetch(format!("address {ip} is not public")));
-            }
+        if let Ok(ip) = host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<IpAddr>()
+            && !self.settings.allow_private_addresses
+            && !is_public(ip)
+        {
+            return Err(ImageError::Fetch(format!("address {ip} is not public")));
         }
-        let mut response = self.client.get(parsed).send().await.map_err(|e| ImageError::Fetch(without_url(e)))?;
+        let mut response = self
+            .client
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| ImageError::Fetch(without_url(e)))?;
         if !response.status().is_success() {
             return Err(ImageError::Status(response.status().as_u16()));
         }
         let max = self.settings.max_bytes;
-        if response.content_length().is_some_and(|len| len > max as u64) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > max as u64)
+        {
             return Err(ImageError::TooLarge(max));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| ImageError::Fetch(without_url(e)))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| ImageError::Fetch(without_url(e)))?
+        {
             if body.len() + chunk.len() > max {
                 return Err(ImageError::TooLarge(max));
             }
@@ -188,8 +219,12 @@ impl reqwest::dns::Resolve for PublicResolver {
         let allow_private = self.allow_private;
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = addrs.into_iter().filter(|a| allow_private || is_public(a.ip())).collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = addrs
+                .into_iter()
+                .filter(|a| allow_private || is_public(a.ip()))
+                .collect();
             if allowed.is_empty() {
                 return Err(format!("{host} resolves to no public address").into());
             }
@@ -203,44 +238,80 @@ mod tests {
     use super::*;
 
     fn fetcher(hosts: &str) -> ImageFetcher {
-        ImageFetcher::new(ImageSettings { allowed_hosts: hosts.into(), ..ImageSettings::default() })
+        ImageFetcher::new(ImageSettings {
+            allowed_hosts: hosts.into(),
+            ..ImageSettings::default()
+        })
     }
 
     #[tokio::test]
     async fn sample_images_inline_as_data_uris() {
         let (name, _) = SAMPLE_IMAGES.first().expect("sample images are embedded");
-        let uri = fetcher("").data_uri(&format!("sample:{name}")).await.unwrap();
+        let uri = fetcher("")
+            .data_uri(&format!("sample:{name}"))
+            .await
+            .unwrap();
         assert!(uri.starts_with("data:image/"), "{}", &uri[..30]);
     }
 
     #[tokio::test]
     async fn hosts_outside_the_allow_list_are_refused() {
-        let err = fetcher("images.example.com").data_uri("https://evil.example.net/a.png").await.unwrap_err();
+        let err = fetcher("images.example.com")
+            .data_uri("https://evil.example.net/a.png")
+            .await
+            .unwrap_err();
         assert!(matches!(err, ImageError::HostNotAllowed(_)), "{err}");
-        let err = fetcher("").data_uri("file:///etc/passwd").await.unwrap_err();
+        let err = fetcher("")
+            .data_uri("file:///etc/passwd")
+            .await
+            .unwrap_err();
         assert!(matches!(err, ImageError::Scheme), "{err}");
-        let err = fetcher("").data_uri("sample:../../etc/passwd").await.unwrap_err();
+        let err = fetcher("")
+            .data_uri("sample:../../etc/passwd")
+            .await
+            .unwrap_err();
         assert!(matches!(err, ImageError::NoSuchSample(_)), "{err}");
     }
 
     #[tokio::test]
     async fn private_addresses_are_refused_even_when_allowed_by_name() {
-        let err = fetcher("127.0.0.1,localhost").data_uri("http://127.0.0.1:9/a.png").await.unwrap_err();
+        let err = fetcher("127.0.0.1,localhost")
+            .data_uri("http://127.0.0.1:9/a.png")
+            .await
+            .unwrap_err();
         assert!(matches!(err, ImageError::Fetch(_)), "{err}");
-        let err = fetcher("localhost").data_uri("http://localhost:9/a.png").await.unwrap_err();
+        let err = fetcher("localhost")
+            .data_uri("http://localhost:9/a.png")
+            .await
+            .unwrap_err();
         assert!(matches!(err, ImageError::Fetch(_)), "{err}");
     }
 
     #[test]
     fn non_images_are_refused() {
         let f = fetcher("");
-        assert!(matches!(f.to_data_uri(b"<svg onload=alert(1)>"), Err(ImageError::NotAnImage)));
+        assert!(matches!(
+            f.to_data_uri(b"<svg onload=alert(1)>"),
+            Err(ImageError::NotAnImage)
+        ));
         assert!(matches!(f.to_data_uri(b""), Err(ImageError::NotAnImage)));
     }
 
     #[test]
     fn address_classes() {
-        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
         for public in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {

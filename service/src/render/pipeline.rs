@@ -14,7 +14,9 @@ use tokio::sync::Semaphore;
 use super::ImageFormat;
 use super::browser::{BrowserError, BrowserPool};
 use super::images::ImageFetcher;
-use super::templates::{CardInput, CardListing, CardSize, LoadedTemplate, TemplateError, TemplateRegistry};
+use super::templates::{
+    CardInput, CardListing, CardSize, LoadedTemplate, TemplateError, TemplateRegistry,
+};
 use crate::listings::Listing;
 use crate::settings::RenderSettings;
 
@@ -53,7 +55,10 @@ pub enum RenderError {
     #[error("render queue is full")]
     Overloaded,
     #[error("design `{template}`: {source}")]
-    Template { template: String, source: TemplateError },
+    Template {
+        template: String,
+        source: TemplateError,
+    },
     #[error(transparent)]
     Browser(#[from] BrowserError),
 }
@@ -79,7 +84,14 @@ impl CardRenderer {
     ) -> Self {
         let capacity = browser.as_ref().map_or(0, |b| b.capacity());
         let admitted = Arc::new(Semaphore::new(capacity + settings.queue_depth));
-        Self { templates, browser, images, settings, browser_timeout, admitted }
+        Self {
+            templates,
+            browser,
+            images,
+            settings,
+            browser_timeout,
+            admitted,
+        }
     }
 
     pub fn templates(&self) -> &Arc<TemplateRegistry> {
@@ -100,16 +112,26 @@ impl CardRenderer {
 
     /// Renders waiting or running now.
     pub fn in_flight(&self) -> usize {
-        let capacity = self.browser.as_ref().map_or(0, |b| b.capacity()) + self.settings.queue_depth;
+        let capacity =
+            self.browser.as_ref().map_or(0, |b| b.capacity()) + self.settings.queue_depth;
         capacity.saturating_sub(self.admitted.available_permits())
     }
 
-    pub async fn render(&self, listing: &Listing, template: &Arc<LoadedTemplate>, format: ImageFormat) -> Result<RenderedCard, RenderError> {
+    pub async fn render(
+        &self,
+        listing: &Listing,
+        template: &Arc<LoadedTemplate>,
+        format: ImageFormat,
+    ) -> Result<RenderedCard, RenderError> {
         let mut timings = StageTimings::default();
 
         // 1. admit
         let browser = self.browser.as_ref().ok_or(RenderError::Disabled)?;
-        let _admitted = self.admitted.clone().try_acquire_owned().map_err(|_| RenderError::Overloaded)?;
+        let _admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| RenderError::Overloaded)?;
         let deadline = Instant::now() + self.browser_timeout;
 
         // 2. image
@@ -135,16 +157,24 @@ impl CardRenderer {
             .await
             .map_err(|e| TemplateError::Host(e.to_string()))
             .and_then(|r| r)
-            .map_err(|source| RenderError::Template { template: template.name.clone(), source })?;
+            .map_err(|source| RenderError::Template {
+                template: template.name.clone(),
+                source,
+            })?;
         timings.html = started.elapsed();
 
         // 4. capture
         let started = Instant::now();
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let bytes = browser.capture(&html, format, self.settings.quality, remaining).await?;
+        let bytes = browser
+            .capture(&html, format, self.settings.quality, remaining)
+            .await?;
         timings.capture = started.elapsed();
 
-        Ok(RenderedCard { bytes: Bytes::from(bytes), timings })
+        Ok(RenderedCard {
+            bytes: Bytes::from(bytes),
+            timings,
+        })
     }
 }
 
@@ -167,6 +197,9 @@ pub fn card_input(listing: &Listing, image_data_uri: Option<String>, brand: &str
         },
         image_data_uri,
         brand: brand.to_string(),
-        size: CardSize { width: 1200, height: 630 },
+        size: CardSize {
+            width: 1200,
+            height: 630,
+        },
     }
 }

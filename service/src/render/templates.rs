@@ -26,7 +26,9 @@ mod bindings {
     });
 }
 
-pub use bindings::dealbrain::card::types::{CardInput, CardSize, Listing as CardListing, RenderError, TemplateInfo};
+pub use bindings::dealbrain::card::types::{
+    CardInput, CardSize, Listing as CardListing, RenderError, TemplateInfo,
+};
 use bindings::{Card, CardPre};
 
 /// How often the epoch ticks; render deadlines are rounded up to whole ticks.
@@ -47,6 +49,8 @@ pub enum TemplateError {
     OutputTooLarge { size: usize, limit: usize },
     #[error("returned a document that does not start with <!doctype html> or <html")]
     NotHtml,
+    #[error("returned a <meta http-equiv> tag, which can navigate or reload the page")]
+    Navigates,
     #[error("render task failed: {0}")]
     Host(String),
 }
@@ -55,7 +59,10 @@ pub enum TemplateError {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("does not compile as a card component: {0}")]
     Compile(String),
     #[error("does not implement the dealbrain:card world: {0}")]
@@ -133,7 +140,13 @@ impl TemplateRegistry {
         let linker = Linker::new(&engine);
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
-        Ok(Self { engine, linker, settings, live: RwLock::new(Arc::new(BTreeMap::new())), ticker_stop })
+        Ok(Self {
+            engine,
+            linker,
+            settings,
+            live: RwLock::new(Arc::new(BTreeMap::new())),
+            ticker_stop,
+        })
     }
 
     /// Loads every `NAME.wasm` in `TEMPLATES__DIR`; a file that fails is logged and skipped.
@@ -144,7 +157,13 @@ impl TemplateRegistry {
         let entries = match std::fs::read_dir(&self.settings.dir) {
             Ok(entries) => entries,
             Err(e) => {
-                failed.push((self.settings.dir.clone(), LoadError::Io { path: self.settings.dir.clone(), source: e }));
+                failed.push((
+                    self.settings.dir.clone(),
+                    LoadError::Io {
+                        path: self.settings.dir.clone(),
+                        source: e,
+                    },
+                ));
                 return (loaded, failed);
             }
         };
@@ -154,7 +173,10 @@ impl TemplateRegistry {
             .collect();
         paths.sort();
         for path in paths {
-            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             match self.load_file(&name, &path) {
                 Ok(t) => {
                     tracing::info!(template = %t.label(), digest = %&t.digest[..12], "design loaded");
@@ -171,7 +193,10 @@ impl TemplateRegistry {
 
     /// Loads one component file as design `name` and makes it live.
     pub fn load_file(&self, name: &str, path: &Path) -> Result<Arc<LoadedTemplate>, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::Io { path: path.into(), source: e })?;
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Io {
+            path: path.into(),
+            source: e,
+        })?;
         self.load_bytes(name, &bytes)
     }
 
@@ -182,20 +207,31 @@ impl TemplateRegistry {
         }
         let digest = hex::encode(Sha256::digest(bytes));
         let component = self.compile_cached(&digest, bytes)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| LoadError::MissingExport(e.to_string()))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::MissingExport(e.to_string()))?;
         let pre = CardPre::new(pre).map_err(|e| LoadError::MissingExport(e.to_string()))?;
         let mut template = LoadedTemplate {
             name: name.into(),
             version: String::new(),
-            size: CardSize { width: 0, height: 0 },
+            size: CardSize {
+                width: 0,
+                height: 0,
+            },
             digest,
             loaded_at: std::time::SystemTime::now(),
             component_bytes: bytes.len(),
             pre,
         };
-        let info = self.describe(&template).map_err(|e| LoadError::Describe(e.to_string()))?;
+        let info = self
+            .describe(&template)
+            .map_err(|e| LoadError::Describe(e.to_string()))?;
         if info.name != name {
-            return Err(LoadError::NameMismatch { described: info.name, expected: name.into() });
+            return Err(LoadError::NameMismatch {
+                described: info.name,
+                expected: name.into(),
+            });
         }
         if (info.size.width, info.size.height) != (1200, 630) {
             return Err(LoadError::InvalidSize(info.size.width, info.size.height));
@@ -204,7 +240,8 @@ impl TemplateRegistry {
         template.size = info.size;
         let template = Arc::new(template);
         // A design that cannot render the reference card must never replace a live one.
-        self.render(&template, &smoke_input()).map_err(LoadError::SmokeRender)?;
+        self.render(&template, &smoke_input())
+            .map_err(LoadError::SmokeRender)?;
         self.swap_in(template.clone());
         Ok(template)
     }
@@ -229,7 +266,9 @@ impl TemplateRegistry {
     fn compile_cached(&self, digest: &str, bytes: &[u8]) -> Result<Component, LoadError> {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
         let dir = self.settings.cache_dir();
         let path = dir.join(format!("{digest}-{:016x}.cwasm", hasher.finish()));
         if path.is_file() {
@@ -237,12 +276,20 @@ impl TemplateRegistry {
             // compatibility hash, and only this function writes into the cache directory.
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
                 Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "stale .cwasm; recompiling"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "stale .cwasm; recompiling")
+                }
             }
         }
         let started = Instant::now();
-        let compiled = self.engine.precompile_component(bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "component compiled");
+        let compiled = self
+            .engine
+            .precompile_component(bytes)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "component compiled"
+        );
         if let Err(e) = write_atomically(&dir, &path, &compiled) {
             // The cache is an optimisation: a read-only directory costs a compile per start, nothing more.
             tracing::warn!(path = %path.display(), error = %e, "could not cache .cwasm");
@@ -251,7 +298,8 @@ impl TemplateRegistry {
                 .map_err(|e| LoadError::Compile(e.to_string()));
         }
         // SAFETY: as above; the file was written by this process from this engine's output.
-        unsafe { Component::deserialize_file(&self.engine, &path) }.map_err(|e| LoadError::Compile(e.to_string()))
+        unsafe { Component::deserialize_file(&self.engine, &path) }
+            .map_err(|e| LoadError::Compile(e.to_string()))
     }
 
     fn store(&self) -> Store<HostState> {
@@ -261,9 +309,16 @@ impl TemplateRegistry {
             .tables(64)
             .memories(4)
             .build();
-        let mut store = Store::new(&self.engine, HostState { limits, _table: ResourceTable::new() });
+        let mut store = Store::new(
+            &self.engine,
+            HostState {
+                limits,
+                _table: ResourceTable::new(),
+            },
+        );
         store.limiter(|s| &mut s.limits);
-        let ticks = (self.settings.render_timeout_ms as u128).div_ceil(EPOCH_TICK.as_millis()) as u64;
+        let ticks =
+            (self.settings.render_timeout_ms as u128).div_ceil(EPOCH_TICK.as_millis()) as u64;
         store.set_epoch_deadline(ticks.max(1));
         store.epoch_deadline_trap();
         store
@@ -275,27 +330,55 @@ impl TemplateRegistry {
 
     fn describe(&self, template: &LoadedTemplate) -> Result<TemplateInfo, TemplateError> {
         let mut store = self.store();
-        let card: Card = template.pre.instantiate(&mut store).map_err(|e| self.classify(e))?;
+        let card: Card = template
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| self.classify(e))?;
         card.call_describe(&mut store).map_err(|e| self.classify(e))
     }
 
     /// Runs the design's `render`. Blocking (≈ tens of µs; bounded by the epoch deadline): call from `spawn_blocking`.
-    pub fn render(&self, template: &LoadedTemplate, input: &CardInput) -> Result<String, TemplateError> {
+    pub fn render(
+        &self,
+        template: &LoadedTemplate,
+        input: &CardInput,
+    ) -> Result<String, TemplateError> {
         let mut store = self.store();
-        let card: Card = template.pre.instantiate(&mut store).map_err(|e| self.classify(e))?;
-        let html = match card.call_render(&mut store, input).map_err(|e| self.classify(e))? {
+        let card: Card = template
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| self.classify(e))?;
+        let html = match card
+            .call_render(&mut store, input)
+            .map_err(|e| self.classify(e))?
+        {
             Ok(html) => html,
-            Err(RenderError::InvalidInput(message)) => return Err(TemplateError::Rejected(message)),
+            Err(RenderError::InvalidInput(message)) => {
+                return Err(TemplateError::Rejected(message));
+            }
             Err(RenderError::UnsupportedSize(size)) => {
-                return Err(TemplateError::Rejected(format!("unsupported size {}x{}", size.width, size.height)));
+                return Err(TemplateError::Rejected(format!(
+                    "unsupported size {}x{}",
+                    size.width, size.height
+                )));
             }
         };
         if html.len() > self.settings.max_html_bytes {
-            return Err(TemplateError::OutputTooLarge { size: html.len(), limit: self.settings.max_html_bytes });
+            return Err(TemplateError::OutputTooLarge {
+                size: html.len(),
+                limit: self.settings.max_html_bytes,
+            });
         }
-        let head = html.trim_start().get(..15).unwrap_or("").to_ascii_lowercase();
+        let head = html
+            .trim_start()
+            .get(..15)
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if !(head.starts_with("<!doctype html") || head.starts_with("<html")) {
             return Err(TemplateError::NotHtml);
+        }
+        if has_meta_http_equiv(&html) {
+            return Err(TemplateError::Navigates);
         }
         Ok(html)
     }
@@ -307,6 +390,22 @@ impl TemplateRegistry {
             None => TemplateError::Trapped(format!("{e:#}")),
         }
     }
+}
+
+/// `true` when a `<meta …>` tag carries `http-equiv` (refresh navigates the page mid-capture even
+/// with JavaScript off). Escaped listing text cannot contain `<meta`, so only the design's own markup matches.
+fn has_meta_http_equiv(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    while let Some(start) = rest.find("<meta") {
+        let tag = &rest[start..];
+        let end = tag.find('>').unwrap_or(tag.len());
+        if tag[..end].contains("http-equiv") {
+            return true;
+        }
+        rest = &tag[end..];
+    }
+    false
 }
 
 /// A reference card every design must be able to render before it goes live.
@@ -328,26 +427,58 @@ pub fn smoke_input() -> CardInput {
         },
         image_data_uri: None,
         brand: "Deal Brain".into(),
-        size: CardSize { width: 1200, height: 630 },
+        size: CardSize {
+            width: 1200,
+            height: 630,
+        },
     }
 }
 
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
     std::fs::write(&tmp, bytes)?;
     // Never overwrite a file another process may have mapped: rename is atomic and leaves old mappings intact.
     std::fs::rename(&tmp, path)
 }
 
 fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
-    let spawned = std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(EPOCH_TICK);
-            engine.increment_epoch();
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "could not start the epoch ticker; design deadlines will not fire");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_meta_http_equiv;
+
+    #[test]
+    fn meta_http_equiv_is_found_in_any_spelling() {
+        assert!(has_meta_http_equiv(
+            r#"<!doctype html><META HTTP-EQUIV="refresh" content="0;url=x">"#
+        ));
+        assert!(has_meta_http_equiv(
+            "<!doctype html><meta\ncontent=0 http-equiv=refresh>"
+        ));
+        assert!(!has_meta_http_equiv(
+            r#"<!doctype html><meta charset="utf-8"><p>http-equiv in text</p>"#
+        ));
+        assert!(!has_meta_http_equiv(
+            "<!doctype html><p>&lt;meta http-equiv=refresh&gt;</p>"
+        ));
     }
 }

@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> Json<Value> {
@@ -38,13 +40,22 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     });
     let s3 = match &state.cards.s3 {
         None => json!({"status": "disabled"}),
-        Some(store) => match tokio::time::timeout(Duration::from_secs(2), store.health_check()).await {
-            Ok(Ok(())) => json!({"status": "ok", "bucket": store.bucket()}),
-            // S3 down degrades caching but images still render and serve: report it, stay ready.
-            Ok(Err(e)) => json!({"status": "degraded", "error": e.to_string()}),
-            Err(_) => json!({"status": "degraded", "error": "timed out"}),
-        },
+        Some(store) => {
+            match tokio::time::timeout(Duration::from_secs(2), store.health_check()).await {
+                Ok(Ok(())) => json!({"status": "ok", "bucket": store.bucket()}),
+                // S3 down degrades caching but images still render and serve: report it, stay ready.
+                Ok(Err(e)) => json!({"status": "degraded", "error": e.to_string()}),
+                Err(_) => json!({"status": "degraded", "error": "timed out"}),
+            }
+        }
     };
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"ready": ready, "browser": browser, "templates": templates, "s3": s3})))
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"ready": ready, "browser": browser, "templates": templates, "s3": s3})),
+    )
 }

@@ -29,9 +29,13 @@ impl ImageQuery {
     /// Parses `variant` and `format`; anything else, a repeat, or an oversized query is a 400.
     pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
         let mut query = Self::default();
-        let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(query) };
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+            return Ok(query);
+        };
         if raw.len() > 256 {
-            return Err(ApiError::UnknownParameter("(query longer than 256 bytes)".into()));
+            return Err(ApiError::UnknownParameter(
+                "(query longer than 256 bytes)".into(),
+            ));
         }
         let (mut seen_variant, mut seen_format) = (false, false);
         for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
@@ -68,7 +72,9 @@ async fn og_image(
         .listings
         .get(&listing_id)
         .await
-        .map_err(|e| ApiError::ListingSourceUnavailable { detail: e.to_string() })?
+        .map_err(|e| ApiError::ListingSourceUnavailable {
+            detail: e.to_string(),
+        })?
         .ok_or_else(|| ApiError::ListingNotFound(listing_id.clone()))?;
     // 3. design
     let (variant, template) = state.pick_design(&listing.id, query.variant.as_deref())?;
@@ -88,7 +94,11 @@ async fn og_image(
             .map_err(|e| ApiError::Internal(e.to_string()));
     }
     // 5–6. memory → S3 → render
-    let card = state.cards.card(&listing, &template, query.format).await.map_err(|e| state.render_error(&e, &template.name))?;
+    let card = state
+        .cards
+        .card(&listing, &template, query.format)
+        .await
+        .map_err(|e| state.render_error(&e, &template.name))?;
     tracing::info!(
         listing = %listing.id,
         variant = %variant,
@@ -101,7 +111,10 @@ async fn og_image(
     let mut builder = common(Response::builder().status(StatusCode::OK))
         .header(header::CONTENT_TYPE, card.image.content_type)
         .header(header::CONTENT_LENGTH, card.image.bytes.len())
-        .header(header::LAST_MODIFIED, httpdate::fmt_http_date(card.image.last_modified))
+        .header(
+            header::LAST_MODIFIED,
+            httpdate::fmt_http_date(card.image.last_modified),
+        )
         .header("x-cache", card.outcome.as_str());
     let total = started.elapsed().as_secs_f64() * 1000.0;
     let timing = match card.timings {
@@ -111,14 +124,23 @@ async fn og_image(
     if let Ok(v) = HeaderValue::from_str(&timing) {
         builder = builder.header("server-timing", v);
     }
-    builder.body(Body::from(card.image.bytes)).map_err(|e| ApiError::Internal(e.to_string()))
+    builder
+        .body(Body::from(card.image.bytes))
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// `If-None-Match` holds `*` or our ETag (weak comparison, as RFC 9110 asks for this header).
 fn if_none_match_matches(headers: &HeaderMap, etag: &str) -> bool {
-    headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).any(|value| {
-        value.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
-    })
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|value| {
+            value
+                .split(',')
+                .map(str::trim)
+                .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+        })
 }
 
 #[cfg(test)]
@@ -130,9 +152,18 @@ mod tests {
         let q = ImageQuery::parse(Some("format=webp&variant=classic")).unwrap();
         assert_eq!(q.format, ImageFormat::Webp);
         assert_eq!(q.variant.as_deref(), Some("classic"));
-        assert!(matches!(ImageQuery::parse(Some("format=gif")), Err(ApiError::InvalidFormat)));
-        assert!(matches!(ImageQuery::parse(Some("size=10")), Err(ApiError::UnknownParameter(_))));
-        assert!(matches!(ImageQuery::parse(Some("format=png&format=jpeg")), Err(ApiError::UnknownParameter(_))));
+        assert!(matches!(
+            ImageQuery::parse(Some("format=gif")),
+            Err(ApiError::InvalidFormat)
+        ));
+        assert!(matches!(
+            ImageQuery::parse(Some("size=10")),
+            Err(ApiError::UnknownParameter(_))
+        ));
+        assert!(matches!(
+            ImageQuery::parse(Some("format=png&format=jpeg")),
+            Err(ApiError::UnknownParameter(_))
+        ));
         assert!(ImageQuery::parse(Some(&"a".repeat(300))).is_err());
         assert_eq!(ImageQuery::parse(None).unwrap().format, ImageFormat::Png);
     }
@@ -140,7 +171,10 @@ mod tests {
     #[test]
     fn if_none_match_forms() {
         let mut h = HeaderMap::new();
-        h.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"abc\", W/\"def\""));
+        h.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"abc\", W/\"def\""),
+        );
         assert!(if_none_match_matches(&h, "\"def\""));
         assert!(if_none_match_matches(&h, "\"abc\""));
         assert!(!if_none_match_matches(&h, "\"xyz\""));

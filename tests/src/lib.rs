@@ -1,0 +1,10 @@
+//! Harness for the end-to-end tests: a real S3 server, the service started in-process, free ports.
+
+pub mod s3;
+pub mod service;
+
+pub use s3::{Backend, S3Server, free_port, tools_dir};
+
+/// The `classic` design's brand column colour, `BRAND_BAR_COLOR` (`#FF6A13`) in
+/// `card-templates/classic`: the left 16 px of every classic card, full height.
+pub const CLASSIC_BRAND_BAR: [u8; 3] = [0xFF, 0x6A, 0x13];

@@ -1,0 +1,107 @@
+//! The browser pool on its own: pages cannot reach the network, and captures honour their deadline.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::ensure;
+use card_e2e::service::require_browser;
+use card_service::render::ImageFormat;
+use card_service::render::browser::{BrowserError, BrowserPool};
+use card_service::settings::Settings;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+fn pool() -> anyhow::Result<BrowserPool> {
+    require_browser()?;
+    let chromium =
+        std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let settings = Settings::from_pairs([
+        ("PLAYWRIGHT__EXECUTABLE_PATH", chromium.as_str()),
+        ("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS", "1"),
+        ("PLAYWRIGHT__PAGES_PER_BROWSER", "1"),
+    ])?;
+    Ok(BrowserPool::new(settings.playwright))
+}
+
+/// A loopback listener that counts every connection it receives.
+async fn listener() -> anyhow::Result<(String, Arc<AtomicUsize>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 1024];
+            let n = socket.read(&mut buf).await.unwrap_or(0);
+            eprintln!(
+                "listener got: {}",
+                String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+            );
+        }
+    });
+    Ok((format!("http://{addr}"), hits))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_page_makes_no_network_request() -> anyhow::Result<()> {
+    let pool = pool()?;
+    let (base, hits) = listener().await?;
+    // Every way a document can ask for a URL without JavaScript, plus scripts that would if JS ran.
+    // (`<meta http-equiv>` never reaches a page: the template host rejects it, see templates.rs.)
+    let html = format!(
+        r#"<!doctype html><html><head>
+        <link rel="stylesheet" href="{base}/style.css"><link rel="preload" href="{base}/font.woff2" as="font">
+        <link rel="icon" href="{base}/favicon.ico"><link rel="prefetch" href="{base}/prefetch">
+        <style>@import url("{base}/import.css"); @font-face {{ font-family: x; src: url({base}/f.woff); }}
+        body {{ background: url({base}/bg.png); font-family: x; }}</style>
+        <script src="{base}/script.js"></script><script>fetch("{base}/fetch"); new Image().src = "{base}/js-img";</script>
+        </head><body><img src="{base}/img.png"><iframe src="{base}/frame"></iframe>
+        <video poster="{base}/poster.png"></video><object data="{base}/object"></object>
+        <form action="{base}/form"></form><a href="{base}/link">link</a>hello</body></html>"#
+    );
+    let png = pool
+        .capture(&html, ImageFormat::Png, 85, Duration::from_secs(20))
+        .await?;
+    ensure!(png.starts_with(b"\x89PNG"), "not a PNG");
+    // Give any stray request a moment to arrive; the assertion is that none ever does.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ensure!(
+        hits.load(Ordering::SeqCst) == 0,
+        "the page reached the network {} times",
+        hits.load(Ordering::SeqCst)
+    );
+    pool.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_past_its_deadline_fails_fast_and_the_pool_recovers() -> anyhow::Result<()> {
+    let pool = pool()?;
+    pool.warm_up().await?;
+    let err = pool
+        .capture(
+            "<!doctype html><p>x",
+            ImageFormat::Png,
+            85,
+            Duration::from_millis(1),
+        )
+        .await
+        .unwrap_err();
+    ensure!(matches!(err, BrowserError::Deadline(_)), "{err}");
+    let ok = pool
+        .capture(
+            "<!doctype html><p>after",
+            ImageFormat::Jpeg,
+            85,
+            Duration::from_secs(20),
+        )
+        .await?;
+    ensure!(ok.starts_with(&[0xFF, 0xD8, 0xFF]), "not a JPEG");
+    pool.shutdown().await;
+    Ok(())
+}

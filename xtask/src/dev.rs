@@ -1,0 +1,320 @@
+//! `cargo xtask dev`: the service running locally against a local S3, from a bare machine.
+//!
+//! Installs what is missing, builds the templates, starts (or reuses) the local S3 server and its
+//! bucket, then builds and runs `card-service` until Ctrl-C, which it forwards to the service.
+
+use std::{
+    net::SocketAddr,
+    process::ExitStatus,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    process::{Child, Command},
+    signal::unix::{Signal, SignalKind, signal},
+};
+
+use crate::{
+    install, s3_server, templates,
+    util::{self, cargo_metadata, project_root},
+};
+
+/// How long the service may take from exec to a 200 from `/readyz` (browser launch, template
+/// compilation and the S3 check happen there).
+const READY_PATIENCE: Duration = Duration::from_secs(120);
+/// How long a stopping service may take before it is killed.
+const STOP_PATIENCE: Duration = Duration::from_secs(15);
+
+#[derive(Debug, clap::Args)]
+pub struct Dev {
+    /// Address the service listens on.
+    #[arg(long, env = "SERVER__BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Run without S3: renders are cached in memory only.
+    #[arg(long)]
+    pub no_s3: bool,
+}
+
+impl Dev {
+    pub async fn run(self) -> Result<()> {
+        let root = project_root();
+        let browser = install::browser()?;
+        templates::build()?;
+        let s3 = if self.no_s3 {
+            None
+        } else {
+            let running = s3_server::up(&s3_server::UpOptions::default()).await?;
+            let bucket = s3_server::bucket_name();
+            util::step(format_args!("provisioning bucket {bucket}"));
+            s3_server::ensure_bucket(&running.endpoint, &bucket).await?;
+            Some(running)
+        };
+
+        util::step("building card-service");
+        util::run(util::cargo().current_dir(&root).args([
+            "build",
+            "--package",
+            "card-service",
+            "--bin",
+            "card-service",
+        ]))?;
+        let binary = cargo_metadata(&root.join("Cargo.toml"))?
+            .target_directory
+            .join("debug/card-service");
+
+        let mut cmd = Command::new(&binary);
+        cmd.current_dir(&root)
+            .env("SERVER__BIND", &self.bind)
+            .env("TEMPLATES__DIR", root.join("card-templates/dist"))
+            .stdin(std::process::Stdio::null())
+            // Its own process group: a Ctrl-C reaches xtask only, which forwards it once and can
+            // then clean up Chromium and the driver should the service leave them behind.
+            .process_group(0)
+            .kill_on_drop(true);
+        for (name, value) in browser.vars() {
+            cmd.env(name, value);
+        }
+        match &s3 {
+            Some(running) => {
+                cmd.env("S3__ENABLED", "true")
+                    .env("S3__ENDPOINT_URL", &running.endpoint)
+                    .env("AWS_S3_BUCKET_NAME", s3_server::bucket_name())
+                    .env("AWS_REGION", s3_server::region());
+                // Local emulators accept anything; keep the caller's keys for a real endpoint.
+                for (name, fallback) in [
+                    ("AWS_ACCESS_KEY_ID", "test"),
+                    ("AWS_SECRET_ACCESS_KEY", "test"),
+                ] {
+                    if util::env_nonempty(name).is_none() {
+                        cmd.env(name, fallback);
+                    }
+                }
+            }
+            None => {
+                cmd.env("S3__ENABLED", "false");
+            }
+        }
+
+        util::step(format_args!("starting {}", binary.display()));
+        let mut interrupts = Interrupts::new()?;
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("could not start {}", binary.display()))?;
+        let pid = child.id().context("card-service exited at once")?;
+
+        let started = Instant::now();
+        let start = tokio::select! {
+            ready = wait_ready(&self.bind) => Start::Ready(ready),
+            status = child.wait() => Start::Exited(status?),
+            () = interrupts.next() => Start::Interrupted,
+        };
+        let status = match start {
+            Start::Exited(status) => {
+                clean_up_group(pid);
+                bail!("card-service exited ({status}) before /readyz answered: read its log above");
+            }
+            Start::Ready(Err(err)) => {
+                stop(&mut child, pid, &mut interrupts).await?;
+                clean_up_group(pid);
+                return Err(err);
+            }
+            Start::Interrupted => stop(&mut child, pid, &mut interrupts).await?,
+            Start::Ready(Ok(())) => {
+                eprintln!("    ready in {}", util::human_duration(started.elapsed()));
+                println!(
+                    "Card service: http://{}  (try /api/og-image/dl-0001 and /share/dl-0001)",
+                    self.bind
+                );
+                if let Some(running) = &s3 {
+                    println!(
+                        "Local S3:     {} (bucket {})",
+                        running.endpoint,
+                        s3_server::bucket_name()
+                    );
+                }
+                println!("Ctrl-C stops the service.");
+                tokio::select! {
+                    status = child.wait() => status?,
+                    () = interrupts.next() => stop(&mut child, pid, &mut interrupts).await?,
+                }
+            }
+        };
+        clean_up_group(pid);
+        if let Some(running) = &s3 {
+            eprintln!(
+                "    the local S3 at {} keeps running; `cargo xtask localstack down` stops it",
+                running.endpoint
+            );
+        }
+        // SIGINT and SIGTERM are how a service is asked to stop: exiting on them is success.
+        if status.success() || exited_on_request(status) {
+            println!("dev: card-service stopped ({status})");
+            Ok(())
+        } else {
+            bail!("card-service exited ({status})")
+        }
+    }
+}
+
+fn exited_on_request(status: ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    matches!(status.signal(), Some(libc::SIGINT | libc::SIGTERM))
+        || matches!(status.code(), Some(130 | 143))
+}
+
+/// How the start-up wait ended.
+enum Start {
+    Ready(Result<()>),
+    Exited(ExitStatus),
+    Interrupted,
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM, as one stream of stop requests.
+struct Interrupts {
+    int: Signal,
+    term: Signal,
+}
+
+impl Interrupts {
+    fn new() -> Result<Interrupts> {
+        Ok(Interrupts {
+            int: signal(SignalKind::interrupt()).context("could not watch for Ctrl-C")?,
+            term: signal(SignalKind::terminate()).context("could not watch for SIGTERM")?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+    }
+}
+
+/// Forwards one SIGINT to the service and waits; a second Ctrl-C or a timeout kills its group.
+async fn stop(child: &mut Child, pid: u32, interrupts: &mut Interrupts) -> Result<ExitStatus> {
+    eprintln!("    stopping card-service (Ctrl-C again to kill it)");
+    send(pid, libc::SIGINT, false);
+    tokio::select! {
+        status = child.wait() => Ok(status?),
+        () = interrupts.next() => {
+            send(pid, libc::SIGKILL, true);
+            Ok(child.wait().await?)
+        }
+        () = tokio::time::sleep(STOP_PATIENCE) => {
+            eprintln!("    card-service did not stop within {}; killing it", util::human_duration(STOP_PATIENCE));
+            send(pid, libc::SIGKILL, true);
+            Ok(child.wait().await?)
+        }
+    }
+}
+
+/// Kills whatever the service left in its process group (Chromium, the Node driver).
+fn clean_up_group(pid: u32) {
+    send(pid, libc::SIGKILL, true);
+}
+
+fn send(pid: u32, signal: libc::c_int, whole_group: bool) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: kill/killpg only send a signal; a process or group that is gone gives ESRCH.
+    unsafe {
+        if whole_group {
+            libc::killpg(pid, signal);
+        } else {
+            libc::kill(pid, signal);
+        }
+    }
+}
+
+/// Polls `GET /readyz` until it answers 200.
+async fn wait_ready(bind: &str) -> Result<()> {
+    let address = probe_address(bind);
+    let started = Instant::now();
+    eprintln!("    waiting for http://{address}/readyz");
+    loop {
+        let last = match readyz_status(&address).await {
+            Ok(200) => return Ok(()),
+            Ok(status) => format!("HTTP {status}"),
+            Err(err) => format!("{err:#}"),
+        };
+        if started.elapsed() > READY_PATIENCE {
+            bail!(
+                "card-service did not answer /readyz with 200 within {} (last: {last}); read its log above",
+                util::human_duration(READY_PATIENCE)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The address to probe: a wildcard bind is reached through loopback.
+fn probe_address(bind: &str) -> String {
+    match bind.parse::<SocketAddr>() {
+        Ok(addr) if addr.ip().is_unspecified() => {
+            let loopback: std::net::IpAddr = if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            };
+            SocketAddr::new(loopback, addr.port()).to_string()
+        }
+        _ => bind.to_owned(),
+    }
+}
+
+/// One plain HTTP/1.1 request: enough for a health check, no HTTP client crate needed.
+async fn readyz_status(address: &str) -> Result<u16> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(address).await?;
+        let request =
+            format!("GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = vec![0; 64];
+        let n = stream.read(&mut head).await?;
+        anyhow::Ok(String::from_utf8_lossy(&head[..n]).into_owned())
+    };
+    let head = tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .context("timed out")??;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("not an HTTP response: {head:?}"))?;
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_binds_are_probed_on_loopback() {
+        assert_eq!(probe_address("0.0.0.0:8080"), "127.0.0.1:8080");
+        assert_eq!(probe_address("[::]:9000"), "[::1]:9000");
+        assert_eq!(probe_address("127.0.0.1:8080"), "127.0.0.1:8080");
+        assert_eq!(probe_address("localhost:8080"), "localhost:8080");
+    }
+
+    #[tokio::test]
+    async fn readyz_status_reads_the_status_line() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0; 256];
+            let _ = socket.read(&mut request).await.unwrap();
+            socket
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+        });
+        assert_eq!(readyz_status(&address).await.unwrap(), 503);
+        server.await.unwrap();
+    }
+}

@@ -1,0 +1,334 @@
+//! Idempotent installers for what the service and its tests need on this machine.
+//!
+//! Each one checks first and says what it found; apt, npm, pip and rustup run only for what is
+//! missing, and a failure names what is missing and the command that fixes it.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::atomic::{AtomicBool, Ordering},
+};
+
+use anyhow::{Context, Result, bail};
+
+use crate::util::{self, env_nonempty, find_in_path, run, tools_dir};
+
+/// The driver version `playwright-rs` 0.20.1 speaks to; another version fails the handshake.
+pub const PLAYWRIGHT_CORE_VERSION: &str = "1.64.0";
+pub const MOTO_VERSION: &str = "5.2.5";
+/// The last LocalStack release that runs on Python 3.11.
+pub const LOCALSTACK_VERSION: &str = "4.13.1";
+pub const WASM_TARGET: &str = "wasm32-wasip2";
+
+const NODE: &str = "/usr/bin/node";
+const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Debian packages the renderer needs, each with a file it installs: the file present means the
+/// package is present (quicker and more precise than asking dpkg or `fc-list`).
+const BROWSER_PACKAGES: &[(&str, &str)] = &[
+    ("chromium", DEFAULT_CHROMIUM),
+    (
+        "fonts-dejavu-core",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    ),
+    (
+        "fonts-liberation2",
+        "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
+    ),
+    (
+        "fonts-noto-core",
+        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    ),
+    (
+        "fonts-noto-color-emoji",
+        "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
+    ),
+    (
+        "fonts-noto-cjk",
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    ),
+    ("nodejs", NODE),
+];
+
+/// The environment the service (and the tests that start it) needs to find Node, the Playwright
+/// driver and Chromium.
+#[derive(Debug, Clone)]
+pub struct BrowserEnv {
+    pub node: PathBuf,
+    pub cli_js: PathBuf,
+    pub chromium: PathBuf,
+}
+
+impl BrowserEnv {
+    pub fn vars(&self) -> [(&'static str, &Path); 3] {
+        [
+            ("PLAYWRIGHT_NODE_EXE", &self.node),
+            ("PLAYWRIGHT_CLI_JS", &self.cli_js),
+            ("PLAYWRIGHT__EXECUTABLE_PATH", &self.chromium),
+        ]
+    }
+}
+
+/// Chromium, the fonts, Node and the Playwright driver.
+pub fn browser() -> Result<BrowserEnv> {
+    util::step("checking Chromium, fonts, Node and the Playwright driver");
+    let chromium = chromium_path()?;
+    let mut missing: Vec<&str> = BROWSER_PACKAGES
+        .iter()
+        .filter(|(package, file)| {
+            // A custom Chromium replaces the Debian one; don't install what will not be used.
+            let wanted = *package != "chromium" || chromium == Path::new(DEFAULT_CHROMIUM);
+            wanted && !Path::new(file).exists()
+        })
+        .map(|(package, _)| *package)
+        .collect();
+    if find_in_path("npm").is_none() {
+        missing.push("npm");
+    }
+    if missing.is_empty() {
+        eprintln!("    ok: Chromium ({}), fonts, Node", chromium.display());
+    } else {
+        apt_install(&missing)?;
+    }
+    let cli_js = playwright_driver()?;
+    Ok(BrowserEnv {
+        node: PathBuf::from(NODE),
+        cli_js,
+        chromium,
+    })
+}
+
+/// `PLAYWRIGHT__EXECUTABLE_PATH` when set (it must exist), else Debian's `/usr/bin/chromium`.
+fn chromium_path() -> Result<PathBuf> {
+    let Some(custom) = env_nonempty("PLAYWRIGHT__EXECUTABLE_PATH") else {
+        return Ok(PathBuf::from(DEFAULT_CHROMIUM));
+    };
+    let custom = PathBuf::from(custom);
+    if custom != Path::new(DEFAULT_CHROMIUM) && !custom.is_file() {
+        bail!(
+            "PLAYWRIGHT__EXECUTABLE_PATH={} does not exist: point it at a Chromium binary, or unset \
+             it to use {DEFAULT_CHROMIUM} (installed with `apt-get install -y chromium`)",
+            custom.display()
+        );
+    }
+    Ok(custom)
+}
+
+/// `npm install --prefix $CARD_TOOLS_DIR playwright-core@1.64.0`, unless that version is there.
+fn playwright_driver() -> Result<PathBuf> {
+    let tools = tools_dir();
+    let package_dir = tools.join("node_modules/playwright-core");
+    let cli_js = package_dir.join("cli.js");
+    let installed = package_version(&package_dir.join("package.json"));
+    if cli_js.is_file() && installed.as_deref() == Some(PLAYWRIGHT_CORE_VERSION) {
+        eprintln!(
+            "    ok: playwright-core {PLAYWRIGHT_CORE_VERSION} driver ({})",
+            cli_js.display()
+        );
+        return Ok(cli_js);
+    }
+    eprintln!(
+        "    installing the playwright-core {PLAYWRIGHT_CORE_VERSION} driver into {} (found: {})",
+        tools.display(),
+        installed.as_deref().unwrap_or("none")
+    );
+    fs::create_dir_all(&tools).with_context(|| format!("could not create {}", tools.display()))?;
+    run(Command::new("npm")
+        .arg("install")
+        .arg("--prefix")
+        .arg(&tools)
+        .args(["--no-audit", "--no-fund"])
+        .arg(format!("playwright-core@{PLAYWRIGHT_CORE_VERSION}")))
+    .context("could not install the Playwright driver from npm")?;
+    if !cli_js.is_file() {
+        bail!(
+            "npm finished but {} is missing: run `npm install --prefix {} playwright-core@{PLAYWRIGHT_CORE_VERSION}` and read its output",
+            cli_js.display(),
+            tools.display()
+        );
+    }
+    Ok(cli_js)
+}
+
+fn package_version(package_json: &Path) -> Option<String> {
+    let text = fs::read_to_string(package_json).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(json.get("version")?.as_str()?.to_owned())
+}
+
+/// `rustup target add wasm32-wasip2` unless the toolchain already has its standard library.
+pub fn wasm_target() -> Result<()> {
+    util::step(format_args!("checking the {WASM_TARGET} target"));
+    let sysroot = util::read(Command::new("rustc").args(["--print", "sysroot"]))?;
+    let libdir = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(WASM_TARGET);
+    if libdir.is_dir() {
+        eprintln!("    ok: {WASM_TARGET} ({})", libdir.display());
+        return Ok(());
+    }
+    if find_in_path("rustup").is_none() {
+        bail!(
+            "the {WASM_TARGET} target is missing from {} and there is no rustup to add it: \
+             install it with your toolchain manager (rustup: `rustup target add {WASM_TARGET}`)",
+            sysroot.trim()
+        );
+    }
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+        .with_context(|| format!("could not add the {WASM_TARGET} target"))
+}
+
+/// A venv at `$CARD_TOOLS_DIR/moto-venv` with moto's S3 server; returns the `moto_server` path.
+///
+/// The `server` extra drags in cfn-lint, docker and more; `moto[s3]` plus Flask is all
+/// `moto_server` needs for S3.
+pub fn moto() -> Result<PathBuf> {
+    util::step(format_args!(
+        "checking moto {MOTO_VERSION} (local S3 server)"
+    ));
+    let venv = tools_dir().join("moto-venv");
+    let server = venv.join("bin/moto_server");
+    let wanted = [
+        ("moto", Some(MOTO_VERSION)),
+        ("flask", None),
+        ("flask-cors", None),
+    ];
+    python_packages(
+        &venv,
+        &wanted,
+        &[&format!("moto[s3]=={MOTO_VERSION}"), "flask", "flask-cors"],
+    )?;
+    if !server.is_file() {
+        bail!(
+            "{} is missing after installing moto: delete {} and run this command again",
+            server.display(),
+            venv.display()
+        );
+    }
+    eprintln!("    ok: moto {MOTO_VERSION} ({})", server.display());
+    Ok(server)
+}
+
+/// A venv at `$CARD_TOOLS_DIR/localstack-venv` with LocalStack's S3 (no Docker, no auth token);
+/// returns its Python, which runs `python -m localstack.runtime.main`.
+pub fn localstack() -> Result<PathBuf> {
+    util::step(format_args!(
+        "checking LocalStack {LOCALSTACK_VERSION} (local S3 server on the host)"
+    ));
+    let venv = tools_dir().join("localstack-venv");
+    // Newer releases of these break LocalStack 4.13 on Python 3.11.
+    let requirements = [
+        &format!("localstack-core[base-runtime]=={LOCALSTACK_VERSION}") as &str,
+        "cbor2<6",
+        "cryptography<44",
+        "pyopenssl<24.3",
+        "service_identity",
+    ];
+    python_packages(
+        &venv,
+        &[("localstack-core", Some(LOCALSTACK_VERSION))],
+        &requirements,
+    )?;
+    eprintln!(
+        "    ok: LocalStack {LOCALSTACK_VERSION} ({})",
+        venv.display()
+    );
+    Ok(venv.join("bin/python"))
+}
+
+/// Makes `venv` hold `wanted` (name, exact version or any), pip-installing `requirements` if not.
+fn python_packages(
+    venv: &Path,
+    wanted: &[(&str, Option<&str>)],
+    requirements: &[&str],
+) -> Result<()> {
+    let python = venv.join("bin/python");
+    if python.is_file() && installed_versions_match(&python, wanted) {
+        return Ok(());
+    }
+    if !python.is_file() {
+        if find_in_path("python3").is_none() {
+            apt_install(&["python3", "python3-venv"])?;
+        }
+        let python3 = find_in_path("python3").context("python3 is still missing from PATH")?;
+        eprintln!("    creating the venv {}", venv.display());
+        run(Command::new(python3).args(["-m", "venv"]).arg(venv)).with_context(|| {
+            format!(
+                "could not create the venv {}: install Python's venv module \
+                 (`apt-get install -y python3-venv`) and run this command again",
+                venv.display()
+            )
+        })?;
+    }
+    eprintln!(
+        "    installing {} into {}",
+        requirements.join(" "),
+        venv.display()
+    );
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(requirements))
+    .with_context(|| {
+        format!(
+            "pip could not install into {}: check that PyPI is reachable, or delete the venv and retry",
+            venv.display()
+        )
+    })?;
+    if !installed_versions_match(&python, wanted) {
+        bail!(
+            "{} still lacks {wanted:?} after pip install: delete the venv and run this command again",
+            venv.display()
+        );
+    }
+    Ok(())
+}
+
+fn installed_versions_match(python: &Path, wanted: &[(&str, Option<&str>)]) -> bool {
+    let names: Vec<&str> = wanted.iter().map(|(name, _)| *name).collect();
+    // importlib.metadata reads the dist-info files only: far quicker than importing moto.
+    let script = concat!(
+        "import sys, importlib.metadata as m\n",
+        "for name in sys.argv[1:]:\n",
+        "    try: print(m.version(name))\n",
+        "    except m.PackageNotFoundError: print('')\n",
+    );
+    let Ok(out) = util::read(Command::new(python).args(["-c", script]).args(&names)) else {
+        return false;
+    };
+    let found: Vec<&str> = out.lines().collect();
+    found.len() == wanted.len()
+        && wanted
+            .iter()
+            .zip(&found)
+            .all(|((_, version), found)| match version {
+                Some(version) => found == version,
+                None => !found.is_empty(),
+            })
+}
+
+static APT_UPDATED: AtomicBool = AtomicBool::new(false);
+
+/// `apt-get update` (once per run) and `apt-get install -y` for the missing packages.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let list = packages.join(" ");
+    eprintln!("    missing Debian packages: {list}");
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root || find_in_path("apt-get").is_none() {
+        bail!(
+            "missing system packages: {list}; install them with \
+             `sudo apt-get update && sudo apt-get install -y {list}` and run this command again"
+        );
+    }
+    let fix = format!("apt-get update && apt-get install -y {list}");
+    if !APT_UPDATED.swap(true, Ordering::SeqCst) {
+        run(Command::new("apt-get").arg("update"))
+            .with_context(|| format!("could not update apt's package lists (try `{fix}`)"))?;
+    }
+    run(Command::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y"])
+        .args(packages))
+    .with_context(|| format!("could not install {list} (try `{fix}`)"))
+}

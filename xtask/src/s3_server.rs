@@ -1,0 +1,548 @@
+//! A local S3 server for development that outlives the command that started it.
+//!
+//! The backend is chosen as DESIGN.md orders it: `S3_ENDPOINT` if set, else LocalStack through
+//! `docker compose` where a Docker daemon answers, else moto (or LocalStack with
+//! `CARD_S3_BACKEND=localstack`) spawned on the host. What was started is recorded in
+//! `$CARD_TOOLS_DIR/../state/s3-server.json`, so `localstack down|status` work from another shell.
+
+use std::{
+    fs,
+    io::ErrorKind,
+    net::TcpListener,
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_s3::{
+    Client,
+    config::{
+        BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
+        ResponseChecksumValidation, retry::RetryConfig, timeout::TimeoutConfig,
+    },
+    types::{BucketLocationConstraint, CreateBucketConfiguration},
+};
+use aws_smithy_http_client::tls;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    install,
+    util::{self, env_nonempty, project_root, state_dir},
+};
+
+pub const DEFAULT_PORT: u16 = 4566;
+pub const DEFAULT_BUCKET: &str = "dealbrain-card-images";
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// Emulators accept any credentials; these are the conventional ones.
+const TEST_CREDENTIALS: (&str, &str) = ("test", "test");
+
+/// What serves S3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// `S3_ENDPOINT`: a server someone else runs.
+    External,
+    /// LocalStack from `docker-compose.yml`.
+    DockerCompose,
+    Moto,
+    /// LocalStack installed with pip and run as a host process.
+    Localstack,
+}
+
+impl Backend {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Backend::External => "S3_ENDPOINT",
+            Backend::DockerCompose => "LocalStack (docker compose)",
+            Backend::Moto => "moto",
+            Backend::Localstack => "LocalStack (host process)",
+        }
+    }
+}
+
+/// The server to spawn on the host when there is no Docker daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HostBackend {
+    /// moto: quick to start, enforces bucket policies.
+    Moto,
+    /// LocalStack without Docker: real CORS responses, no policy enforcement.
+    Localstack,
+}
+
+/// How `up` starts a server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UpOptions {
+    /// Port for a server spawned on the host (a compose LocalStack uses its published port).
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// What to spawn when neither S3_ENDPOINT nor a Docker daemon is there.
+    #[arg(long, value_enum, env = "CARD_S3_BACKEND", default_value = "moto")]
+    pub backend: HostBackend,
+}
+
+impl Default for UpOptions {
+    fn default() -> UpOptions {
+        UpOptions {
+            port: DEFAULT_PORT,
+            backend: match env_nonempty("CARD_S3_BACKEND").as_deref() {
+                Some("localstack") => HostBackend::Localstack,
+                _ => HostBackend::Moto,
+            },
+        }
+    }
+}
+
+/// A server that answers, and how it runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Running {
+    pub backend: Backend,
+    pub endpoint: String,
+    /// The process group leader of a host server; `None` for compose and external servers.
+    pub pid: Option<u32>,
+    /// Where a host server writes its output.
+    pub log: Option<PathBuf>,
+}
+
+fn state_file() -> PathBuf {
+    state_dir().join("s3-server.json")
+}
+
+fn read_state() -> Result<Option<Running>> {
+    let path = state_file();
+    match fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .with_context(|| format!("{} is corrupt: delete it", path.display())),
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("could not read {}", path.display())),
+    }
+}
+
+fn write_state(running: &Running) -> Result<()> {
+    let path = state_file();
+    fs::create_dir_all(state_dir())?;
+    let tmp = path.with_extension("json.tmp");
+    fs::write(&tmp, serde_json::to_string_pretty(running)?)?;
+    fs::rename(&tmp, &path).with_context(|| format!("could not write {}", path.display()))
+}
+
+fn remove_state() -> Result<()> {
+    match fs::remove_file(state_file()) {
+        Err(err) if err.kind() != ErrorKind::NotFound => Err(err.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Starts a local S3 server unless one answers already, and waits until it answers.
+pub async fn up(options: &UpOptions) -> Result<Running> {
+    if let Some(endpoint) = env_nonempty("S3_ENDPOINT") {
+        util::step(format_args!("using S3_ENDPOINT={endpoint}"));
+        wait_until_answers(&endpoint, Duration::from_secs(30), None).await?;
+        return Ok(Running {
+            backend: Backend::External,
+            endpoint,
+            pid: None,
+            log: None,
+        });
+    }
+    if let Some(running) = read_state()?
+        && let Some(running) = reuse(running).await?
+    {
+        return Ok(running);
+    }
+    let running = if docker_answers() {
+        start_compose(options).await?
+    } else {
+        match options.backend {
+            HostBackend::Moto => start_moto(options.port).await?,
+            HostBackend::Localstack => start_localstack(options.port).await?,
+        }
+    };
+    write_state(&running)?;
+    Ok(running)
+}
+
+/// A recorded server that still runs (waiting for it if it is starting), or `None` if it is gone.
+async fn reuse(running: Running) -> Result<Option<Running>> {
+    let alive = match running.pid {
+        Some(pid) => is_our_server(pid),
+        None => true,
+    };
+    if alive && answers(&running.endpoint).await {
+        eprintln!(
+            "    already running: {} at {}",
+            running.backend.describe(),
+            running.endpoint
+        );
+        return Ok(Some(running));
+    }
+    if alive && running.pid.is_some() {
+        // Another shell may have just started it.
+        eprintln!("    {} is starting; waiting", running.backend.describe());
+        wait_until_answers(&running.endpoint, Duration::from_secs(60), None).await?;
+        return Ok(Some(running));
+    }
+    eprintln!(
+        "    the recorded {} at {} is gone; starting a new one",
+        running.backend.describe(),
+        running.endpoint
+    );
+    remove_state()?;
+    Ok(None)
+}
+
+async fn start_compose(options: &UpOptions) -> Result<Running> {
+    let root = project_root();
+    if !root.join("docker-compose.yml").is_file() {
+        bail!(
+            "a Docker daemon answers but {} is missing: restore it, or stop Docker to use moto",
+            root.join("docker-compose.yml").display()
+        );
+    }
+    util::step("starting LocalStack with docker compose");
+    if options.port != DEFAULT_PORT {
+        eprintln!(
+            "    note: --port {} is ignored; compose publishes LocalStack on {DEFAULT_PORT}",
+            options.port
+        );
+    }
+    util::run(Command::new("docker").current_dir(&root).args([
+        "compose",
+        "up",
+        "-d",
+        "localstack",
+    ]))?;
+    let endpoint = format!("http://127.0.0.1:{DEFAULT_PORT}");
+    wait_until_answers(&endpoint, Duration::from_secs(120), None).await?;
+    Ok(Running {
+        backend: Backend::DockerCompose,
+        endpoint,
+        pid: None,
+        log: None,
+    })
+}
+
+async fn start_moto(port: u16) -> Result<Running> {
+    let server = install::moto()?;
+    let mut cmd = Command::new(server);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    spawn_detached(Backend::Moto, cmd, port, Duration::from_secs(30)).await
+}
+
+async fn start_localstack(port: u16) -> Result<Running> {
+    let python = install::localstack()?;
+    let root = state_dir().join("localstack");
+    fs::create_dir_all(&root)?;
+    let mut cmd = Command::new(python);
+    cmd.args(["-m", "localstack.runtime.main"])
+        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SERVICES", "s3")
+        .env("EAGER_SERVICE_LOADING", "1")
+        .env("DISABLE_EVENTS", "1")
+        .env("SKIP_SSL_CERT_DOWNLOAD", "1")
+        .env("DNS_ADDRESS", "0")
+        .env("PERSISTENCE", "0")
+        .env("FILESYSTEM_ROOT", &root);
+    spawn_detached(Backend::Localstack, cmd, port, Duration::from_secs(90)).await
+}
+
+/// Spawns a server in its own process group, so a Ctrl-C in this terminal leaves it running and
+/// `down` can stop it with everything it spawned.
+async fn spawn_detached(
+    backend: Backend,
+    mut cmd: Command,
+    port: u16,
+    patience: Duration,
+) -> Result<Running> {
+    if let Err(err) = TcpListener::bind(("127.0.0.1", port)) {
+        bail!(
+            "port {port} is taken ({err}) by a process xtask did not start: stop it, or pick \
+             another port with `cargo xtask localstack up --port N`"
+        );
+    }
+    util::step(format_args!(
+        "starting {} on 127.0.0.1:{port}",
+        backend.describe()
+    ));
+    fs::create_dir_all(state_dir())?;
+    let log = state_dir().join("s3-server.log");
+    let out = fs::File::create(&log)
+        .with_context(|| format!("could not create the log {}", log.display()))?;
+    eprintln!("    $ {}  (output: {})", util::show(&cmd), log.display());
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("could not start {}", backend.describe()))?;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let running = Running {
+        backend,
+        endpoint,
+        pid: Some(child.id()),
+        log: Some(log),
+    };
+    if let Err(err) = wait_until_answers(&running.endpoint, patience, Some(&mut child)).await {
+        kill_group(child.id());
+        let _ = child.wait();
+        return Err(err.context(format!(
+            "{} did not start; its output is in {}",
+            backend.describe(),
+            running.log.as_deref().unwrap_or(Path::new("?")).display()
+        )));
+    }
+    Ok(running)
+}
+
+/// Stops the recorded server; does nothing (successfully) when none is recorded.
+pub fn down() -> Result<()> {
+    if let Some(endpoint) = env_nonempty("S3_ENDPOINT") {
+        eprintln!(
+            "    note: S3_ENDPOINT={endpoint} is set; xtask does not manage that server, only one it recorded"
+        );
+    }
+    let Some(running) = read_state()? else {
+        eprintln!(
+            "    no local S3 server recorded in {}",
+            state_file().display()
+        );
+        return Ok(());
+    };
+    util::step(format_args!(
+        "stopping {} at {}",
+        running.backend.describe(),
+        running.endpoint
+    ));
+    match (running.backend, running.pid) {
+        (Backend::DockerCompose, _) => {
+            util::run(Command::new("docker").current_dir(project_root()).args([
+                "compose",
+                "stop",
+                "localstack",
+            ]))?
+        }
+        (_, Some(pid)) if is_our_server(pid) => stop_group(pid)?,
+        (_, Some(pid)) => eprintln!("    process {pid} is gone already"),
+        (_, None) => {}
+    }
+    remove_state()
+}
+
+/// Prints what runs; fails when nothing answers, so scripts can test it.
+pub async fn status() -> Result<Running> {
+    let running = match (env_nonempty("S3_ENDPOINT"), read_state()?) {
+        (Some(endpoint), _) => Running {
+            backend: Backend::External,
+            endpoint,
+            pid: None,
+            log: None,
+        },
+        (None, Some(running)) => running,
+        (None, None) => bail!(
+            "no local S3 server is recorded in {}: start one with `cargo xtask localstack up`",
+            state_file().display()
+        ),
+    };
+    eprintln!("    backend:  {}", running.backend.describe());
+    eprintln!("    endpoint: {}", running.endpoint);
+    if let Some(pid) = running.pid {
+        let state = if is_our_server(pid) { "alive" } else { "gone" };
+        eprintln!("    pid:      {pid} ({state})");
+    }
+    if let Some(log) = &running.log {
+        eprintln!("    log:      {}", log.display());
+    }
+    if !answers(&running.endpoint).await {
+        bail!(
+            "{} at {} does not answer: restart it with `cargo xtask localstack down && cargo xtask localstack up`",
+            running.backend.describe(),
+            running.endpoint
+        );
+    }
+    Ok(running)
+}
+
+/// True if `pid` runs and is a server we start (guards against a recycled PID).
+fn is_our_server(pid: u32) -> bool {
+    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    cmdline.contains("moto_server") || cmdline.contains("localstack")
+}
+
+/// SIGTERM to the whole group, then SIGKILL if it lingers past a few seconds.
+fn stop_group(pid: u32) -> Result<()> {
+    signal_group(pid, libc::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid) {
+            eprintln!("    stopped process group {pid}");
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    kill_group(pid);
+    eprintln!("    killed process group {pid} (it ignored SIGTERM for 10 s)");
+    Ok(())
+}
+
+fn is_zombie(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+fn kill_group(pid: u32) {
+    signal_group(pid, libc::SIGKILL);
+}
+
+fn signal_group(pid: u32, signal: libc::c_int) {
+    let Ok(pgid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: killpg only sends a signal; a group that is gone already gives ESRCH, which is fine.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+/// A Docker daemon that answers within a few seconds (the `docker` client alone is not enough).
+fn docker_answers() -> bool {
+    let Ok(mut child) = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+        }
+    }
+}
+
+/// An S3 client for a local server: path-style addressing, static credentials, checksums only
+/// where an operation requires them (emulators lag behind the SDK's default checksums).
+pub fn client(endpoint: &str) -> Client {
+    Client::from_conf(config(endpoint).build())
+}
+
+fn config(endpoint: &str) -> aws_sdk_s3::config::Builder {
+    let key = env_nonempty("AWS_ACCESS_KEY_ID").unwrap_or_else(|| TEST_CREDENTIALS.0.to_owned());
+    let secret =
+        env_nonempty("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| TEST_CREDENTIALS.1.to_owned());
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region()))
+        .credentials_provider(Credentials::new(key, secret, None, None, "xtask"))
+        .force_path_style(true)
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .http_client(http_client)
+}
+
+pub fn region() -> String {
+    env_nonempty("AWS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_owned())
+}
+
+pub fn bucket_name() -> String {
+    env_nonempty("AWS_S3_BUCKET_NAME").unwrap_or_else(|| DEFAULT_BUCKET.to_owned())
+}
+
+/// Creates the bucket unless it exists; says which.
+pub async fn ensure_bucket(endpoint: &str, bucket: &str) -> Result<()> {
+    let client = client(endpoint);
+    if client.head_bucket().bucket(bucket).send().await.is_ok() {
+        eprintln!("    ok: bucket {bucket} exists");
+        return Ok(());
+    }
+    let mut request = client.create_bucket().bucket(bucket);
+    let region = region();
+    // us-east-1 is the one region that rejects an explicit location constraint.
+    if region != DEFAULT_REGION {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                .build(),
+        );
+    }
+    request.send().await.with_context(|| {
+        format!("could not create the bucket {bucket} at {endpoint}: is the server an S3 server?")
+    })?;
+    eprintln!("    created bucket {bucket}");
+    Ok(())
+}
+
+/// One quick ListBuckets: a success, or an S3 error short of a 5xx (say, access denied on a real
+/// server), means the server is up; a 5xx means it is still starting.
+async fn answers(endpoint: &str) -> bool {
+    let client = Client::from_conf(
+        config(endpoint)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(2))
+                    .build(),
+            )
+            .build(),
+    );
+    match client.list_buckets().send().await {
+        Ok(_) => true,
+        Err(err) => err
+            .raw_response()
+            .is_some_and(|response| response.status().as_u16() < 500),
+    }
+}
+
+/// Polls until the endpoint answers, failing early if the server process exits.
+async fn wait_until_answers(
+    endpoint: &str,
+    patience: Duration,
+    mut child: Option<&mut Child>,
+) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        if answers(endpoint).await {
+            eprintln!(
+                "    {endpoint} answers (after {})",
+                util::human_duration(started.elapsed())
+            );
+            return Ok(());
+        }
+        if let Some(child) = child.as_deref_mut()
+            && let Some(status) = child.try_wait()?
+        {
+            bail!("the server exited ({status}) before {endpoint} answered");
+        }
+        if started.elapsed() > patience {
+            bail!(
+                "{endpoint} did not answer within {}",
+                util::human_duration(patience)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

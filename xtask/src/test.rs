@@ -1,0 +1,207 @@
+//! `cargo xtask test`: everything CI runs, on a machine that may have none of it installed.
+//!
+//! Steps: prerequisites, template build, the templates' host unit tests, then the workspace tests
+//! with the environment they need. The last line counts the tests (`xtask: N passed, N failed`).
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    process::{Command, Stdio},
+    time::Instant,
+};
+
+use anyhow::{Context, Result, bail};
+
+use crate::{
+    install, s3_server, templates,
+    util::{self, env_nonempty, project_root, tools_dir},
+};
+
+#[derive(Debug, clap::Args)]
+pub struct Test {
+    /// Passed to `cargo test --workspace` (which drops `--workspace` when they name a package),
+    /// e.g. `-- -p card-e2e -- --nocapture`.
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+/// Test counts summed over cargo's `test result:` lines.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Test {
+    pub fn run(self) -> Result<()> {
+        let started = Instant::now();
+        let root = project_root();
+        let mut tally = Tally::default();
+
+        let browser = step(1, "install prerequisites", || {
+            let browser = install::browser()?;
+            install::wasm_target()?;
+            if env_nonempty("S3_ENDPOINT").is_none() {
+                // The harness falls back to these when no Docker daemon answers.
+                match s3_server::UpOptions::default().backend {
+                    s3_server::HostBackend::Moto => install::moto()?,
+                    s3_server::HostBackend::Localstack => install::localstack()?,
+                };
+            }
+            Ok(browser)
+        })?;
+
+        step(2, "cargo xtask templates build", || {
+            templates::build().map(drop)
+        })?;
+
+        step(3, "cargo test (card-templates, host)", || {
+            let mut cmd = util::cargo();
+            cmd.current_dir(&root)
+                .args(["test", "--no-fail-fast"])
+                .arg("--manifest-path")
+                .arg(root.join("card-templates/Cargo.toml"))
+                .arg("--workspace");
+            tally = tally.add(run_counting(&mut cmd)?);
+            Ok(())
+        })?;
+
+        step(4, "cargo test --workspace", || {
+            let mut cmd = util::cargo();
+            // Every test binary runs even after one fails, so a run reports all failures.
+            cmd.current_dir(&root).args(["test", "--no-fail-fast"]);
+            // `--workspace` would override a `-p` among the pass-through arguments.
+            if !selects_packages(&self.args) {
+                cmd.arg("--workspace");
+            }
+            cmd.args(&self.args).env("CARD_TOOLS_DIR", tools_dir());
+            // End-to-end tests each start Chromium; on 2 cores, more than two at once only
+            // makes every one of them slower. An explicit RUST_TEST_THREADS wins.
+            if env_nonempty("RUST_TEST_THREADS").is_none() {
+                cmd.env("RUST_TEST_THREADS", "2");
+            }
+            for (name, value) in browser.vars() {
+                cmd.env(name, value);
+            }
+            tally = tally.add(run_counting(&mut cmd)?);
+            Ok(())
+        })?;
+
+        eprintln!(
+            "xtask test: all {STEPS} steps passed in {}",
+            util::human_duration(started.elapsed())
+        );
+        println!("xtask: {} passed, {} failed", tally.passed, tally.failed);
+        Ok(())
+    }
+}
+
+const STEPS: usize = 4;
+
+/// Runs one step; a failure names it.
+fn step<T>(number: usize, name: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    util::step(format_args!("[{number}/{STEPS}] {name}"));
+    work().with_context(|| format!("step {number}/{STEPS} `{name}` failed"))
+}
+
+/// Runs `cargo test`, echoing its output as it comes and counting its results.
+fn run_counting(cmd: &mut Command) -> Result<Tally> {
+    let shown = util::show(cmd);
+    eprintln!("    $ {shown}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not start `{shown}`"))?;
+    let stdout = child.stdout.take().context("no stdout pipe")?;
+    let mut tally = Tally::default();
+    let mut out = std::io::stdout().lock();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        writeln!(out, "{line}")?;
+        out.flush()?;
+        if let Some(counts) = parse_result_line(&line) {
+            tally = tally.add(counts);
+        }
+    }
+    drop(out);
+    let status = child.wait()?;
+    if !status.success() {
+        bail!(
+            "`{shown}` failed ({status}): {} passed, {} failed",
+            tally.passed,
+            tally.failed
+        );
+    }
+    Ok(tally)
+}
+
+impl Tally {
+    fn add(self, other: Tally) -> Tally {
+        Tally {
+            passed: self.passed + other.passed,
+            failed: self.failed + other.failed,
+        }
+    }
+}
+
+/// Whether cargo's own arguments (those before a `--`) name packages.
+fn selects_packages(args: &[String]) -> bool {
+    args.iter()
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg.starts_with("-p") || arg.starts_with("--package") || arg == "--workspace")
+}
+
+/// `test result: ok. 3 passed; 1 failed; 0 ignored; …` → the counts.
+fn parse_result_line(line: &str) -> Option<Tally> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let (_, counts) = rest.split_once(". ")?;
+    let mut tally = Tally::default();
+    for part in counts.split(';') {
+        let mut words = part.split_whitespace();
+        let (Some(n), Some(what)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(n) = n.parse::<u64>() else { continue };
+        match what {
+            "passed" => tally.passed = n,
+            "failed" => tally.failed = n,
+            _ => {}
+        }
+    }
+    Some(tally)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_result_lines_are_counted() {
+        let ok = "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s";
+        assert_eq!(
+            parse_result_line(ok),
+            Some(Tally {
+                passed: 12,
+                failed: 0
+            })
+        );
+        let failed =
+            "test result: FAILED. 2 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out";
+        assert_eq!(
+            parse_result_line(failed),
+            Some(Tally {
+                passed: 2,
+                failed: 3
+            })
+        );
+        assert_eq!(parse_result_line("running 3 tests"), None);
+    }
+
+    #[test]
+    fn a_package_among_the_pass_through_arguments_narrows_the_run() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(selects_packages(&args(&["-p", "card-e2e"])));
+        assert!(selects_packages(&args(&["--package=card-e2e", "--lib"])));
+        assert!(!selects_packages(&args(&["--lib", "--", "-p"])));
+        assert!(!selects_packages(&args(&[])));
+    }
+}
