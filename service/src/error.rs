@@ -40,6 +40,8 @@ pub enum ApiError {
     ListingSourceUnavailable { detail: String },
     #[error("not found")]
     NotFound,
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
     #[error("internal error")]
     Internal(String),
 }
@@ -58,6 +60,7 @@ impl ApiError {
             | ApiError::UnknownVariant(..)
             | ApiError::UnknownParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::ListingNotFound(_) | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::TemplateRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TemplateFailed { .. } | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -86,6 +89,7 @@ impl ApiError {
             ApiError::BrowserUnavailable { .. } => "browser-unavailable",
             ApiError::ListingSourceUnavailable { .. } => "listing-source-unavailable",
             ApiError::NotFound => "not-found",
+            ApiError::Unauthorized => "unauthorized",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -146,6 +150,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }

@@ -198,8 +198,14 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::og_image::router())
         .merge(routes::health::router())
+        .merge(routes::admin::router(state.clone(), admin_routes()))
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
+}
+
+/// Every `/admin/*` route; [`routes::admin::router`] puts them behind the bearer token.
+fn admin_routes() -> Router<AppState> {
+    Router::new()
 }
 
 /// A bound, not yet serving, instance: the listener is open so its address is known.
