@@ -21,9 +21,9 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 
 use card_sdk::{
-    CardInput, Guest, Html, Listing, OG_CARD_SIZE, RenderError, TemplateInfo, first_grapheme,
-    format_count, format_one_decimal, format_price, ram_label, safe_image_data_uri, storage_label,
-    truncate_graphemes,
+    CardInput, Condition, Guest, Html, Listing, OG_CARD_SIZE, RenderError, TemplateInfo,
+    first_grapheme, fit_size, format_count, format_one_decimal, format_price, ram_label,
+    safe_image_data_uri, storage_label, visible_text,
 };
 
 /// Design name reported by `describe` (used in object keys and `X-Card-Template`).
@@ -79,28 +79,30 @@ body{font-family:"Noto Sans","DejaVu Sans","Liberation Sans","Noto Sans CJK SC",
 .cpu svg{flex:none}
 .cpu span{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .stats{margin-top:auto;display:flex;align-items:flex-end;gap:32px;min-width:0}
-.hero{flex:none;display:flex;flex-direction:column}
-.num{font-weight:800;line-height:.9;letter-spacing:-3px;color:#FF8A3D;white-space:nowrap}
-.h-xl{font-size:124px}.h-l{font-size:108px}.h-m{font-size:86px;letter-spacing:-2px}.h-s{font-size:56px;letter-spacing:-1px}
-.h-none{font-size:108px;color:#475569}
+.hero{flex:none;display:flex;flex-direction:column;max-width:340px}
+.num{font-weight:800;line-height:1;letter-spacing:-.025em;color:#FF8A3D;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.h0{font-size:124px}.h1{font-size:108px}.h2{font-size:92px}.h3{font-size:76px}.h4{font-size:64px}.h5{font-size:52px}.h6{font-size:44px}
+.plain{color:#F8FAFC}
 .lbl{margin-top:12px;font-size:17px;font-weight:700;letter-spacing:2.2px;text-transform:uppercase;color:#94A3B8;white-space:nowrap}
 .side{min-width:0;padding:0 0 4px 32px;border-left:2px solid rgba(148,163,184,.25);display:flex;flex-direction:column;gap:10px}
-.price{font-weight:700;line-height:1;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;letter-spacing:-1px}
-.p-l{font-size:54px}.p-m{font-size:40px}.p-s{font-size:30px}
+.price{font-weight:700;line-height:1;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;letter-spacing:-.02em}
+.p0{font-size:54px}.p1{font-size:46px}.p2{font-size:40px}.p3{font-size:34px}.p4{font-size:28px}.p5{font-size:24px}
 .p-na{font-size:36px;color:#94A3B8;letter-spacing:0}
-.mark-v{font-size:21px;color:#CBD5E1;white-space:nowrap}
+.solo{padding-left:0;border-left:0}
+.mark-v{font-size:21px;color:#CBD5E1;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .mark-v b{color:#F8FAFC;font-weight:700}
-.chips{margin-top:34px;display:flex;flex-wrap:wrap;gap:10px;max-height:44px;overflow:hidden;list-style:none}
-.chip{height:44px;display:flex;align-items:center;padding:0 18px;border-radius:22px;font-size:20px;font-weight:600;color:#E2E8F0;background:rgba(148,163,184,.13);border:1px solid rgba(148,163,184,.3);white-space:nowrap;max-width:100%;overflow:hidden;text-overflow:ellipsis}
-.cond{text-transform:capitalize}
+.chips{margin-top:34px;display:flex;gap:10px;min-width:0;list-style:none}
+.chip{flex:0 1 auto;min-width:0;height:44px;line-height:42px;padding:0 18px;border-radius:22px;font-size:20px;font-weight:600;color:#E2E8F0;background:rgba(148,163,184,.13);border:1px solid rgba(148,163,184,.3);white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.ram{flex:none}
+.cond{flex:none;max-width:200px;text-transform:capitalize}
 .c-new{color:#86EFAC;background:rgba(34,197,94,.14);border-color:rgba(34,197,94,.45)}
 .c-refurb{color:#7DD3FC;background:rgba(56,189,248,.14);border-color:rgba(56,189,248,.45)}
 .c-used{color:#FCD34D;background:rgba(245,158,11,.14);border-color:rgba(245,158,11,.45)}
-.media{flex:none;width:456px;display:flex;flex-direction:column;justify-content:center;gap:16px}
+.media{flex:none;width:456px;display:flex;flex-direction:column;justify-content:space-between}
 .frame{width:456px;height:456px;border-radius:28px;overflow:hidden;background:#FFFFFF;box-shadow:0 24px 60px rgba(0,0,0,.45),0 0 0 1px rgba(255,255,255,.08);display:flex;align-items:center;justify-content:center}
 .frame img{width:100%;height:100%;object-fit:contain;display:block}
 .ph{background:linear-gradient(145deg,#1E293B 0%,#0F172A 100%);box-shadow:inset 0 0 0 1px rgba(148,163,184,.18);flex-direction:column;gap:18px;color:#64748B;font-size:20px;font-weight:600;letter-spacing:1.5px;text-transform:uppercase}
-.seller{font-size:20px;color:#94A3B8;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding:0 4px}
+.seller{height:44px;line-height:44px;font-size:20px;color:#94A3B8;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding:0 6px}
 .seller b{color:#E2E8F0;font-weight:600}
 "#;
 
@@ -135,14 +137,8 @@ pub fn render_card(input: &CardInput) -> String {
     html.finish()
 }
 
-/// Trims `text` and cuts it to `max` characters; `None` when nothing visible is left.
-fn clean(text: &str, max: usize) -> Option<Cow<'_, str>> {
-    let text = text.trim();
-    (!text.is_empty()).then(|| truncate_graphemes(text, max))
-}
-
 fn brand(html: &mut Html, brand: &str) {
-    let name = clean(brand, BRAND_MAX).unwrap_or(Cow::Borrowed(DEFAULT_BRAND));
+    let name = visible_text(brand, BRAND_MAX).unwrap_or(Cow::Borrowed(DEFAULT_BRAND));
     html.raw("<header class=\"brand\"><span class=\"mark\" aria-hidden=\"true\">");
     // Initials of the first two words ("Deal Brain" → "DB"), whole characters only.
     for word in name.split_whitespace().take(2) {
@@ -154,14 +150,18 @@ fn brand(html: &mut Html, brand: &str) {
 }
 
 fn title(html: &mut Html, title: &str) {
-    let title = clean(title, TITLE_MAX).unwrap_or(Cow::Borrowed("Untitled listing"));
+    let title = visible_text(title, TITLE_MAX).unwrap_or(Cow::Borrowed("Untitled listing"));
     html.raw("<h1 class=\"title\" dir=\"auto\">")
         .text(&title)
         .raw("</h1>");
 }
 
 fn cpu(html: &mut Html, listing: &Listing) {
-    let Some(name) = listing.cpu_name.as_deref().and_then(|n| clean(n, CPU_MAX)) else {
+    let Some(name) = listing
+        .cpu_name
+        .as_deref()
+        .and_then(|n| visible_text(n, CPU_MAX))
+    else {
         return;
     };
     html.raw("<p class=\"cpu\">")
@@ -171,44 +171,86 @@ fn cpu(html: &mut Html, listing: &Listing) {
         .raw("</span></p>");
 }
 
-/// Font-size class for the hero figure: shorter figures can be bigger without overflowing.
-fn hero_class(figure: &str) -> &'static str {
-    match figure.chars().count() {
-        0..=4 => "num h-xl",
-        5 => "num h-l",
-        6..=7 => "num h-m",
-        _ => "num h-s",
-    }
+/// Width available to the hero figure, the divider and the price column, in CSS pixels:
+/// the left column (576 px) minus the gap, border and padding between the two (66 px).
+const STATS_WIDTH: f32 = 510.0;
+/// The hero never takes more than this, so the price always keeps a readable width.
+const HERO_MAX_WIDTH: f32 = 340.0;
+/// Hero font sizes, largest first, with their CSS classes.
+const HERO_SIZES: [(f32, &str); 7] = [
+    (124.0, "num h0"),
+    (108.0, "num h1"),
+    (92.0, "num h2"),
+    (76.0, "num h3"),
+    (64.0, "num h4"),
+    (52.0, "num h5"),
+    (44.0, "num h6"),
+];
+/// Price font sizes, largest first, with their CSS classes.
+const PRICE_SIZES: [(f32, &str); 6] = [
+    (54.0, "price p0"),
+    (46.0, "price p1"),
+    (40.0, "price p2"),
+    (34.0, "price p3"),
+    (28.0, "price p4"),
+    (24.0, "price p5"),
+];
+
+/// What the big figure on the left shows.
+enum Hero {
+    /// CPU Mark per dollar, the design's headline (orange).
+    PerDollar(String),
+    /// No per-dollar figure (no price), but a CPU Mark: show that instead (white), so a
+    /// priceless listing still leads with a number rather than a gap.
+    CpuMark(String),
+    /// Neither: no hero; the price (or "Price n/a") stands alone.
+    Missing,
 }
 
-fn price_class(price: &str) -> &'static str {
-    match price.chars().count() {
-        0..=9 => "price p-l",
-        10..=13 => "price p-m",
-        _ => "price p-s",
+impl Hero {
+    fn of(listing: &Listing) -> Self {
+        let mark = listing.cpu_mark.filter(|&m| m > 0);
+        match (
+            listing.cpu_mark_per_dollar.and_then(format_one_decimal),
+            mark,
+        ) {
+            (Some(figure), _) => Self::PerDollar(figure),
+            (None, Some(mark)) => Self::CpuMark(format_count(u64::from(mark))),
+            (None, None) => Self::Missing,
+        }
     }
 }
 
 fn stats(html: &mut Html, listing: &Listing) {
-    html.raw("<div class=\"stats\"><div class=\"hero\">");
-    match listing.cpu_mark_per_dollar.and_then(format_one_decimal) {
-        Some(figure) => {
-            html.raw("<div class=\"")
-                .raw(hero_class(&figure))
-                .raw("\">")
-                .text(&figure)
-                .raw("</div>");
+    let hero = Hero::of(listing);
+    html.raw("<div class=\"stats\">");
+    let hero_width = match &hero {
+        Hero::PerDollar(figure) | Hero::CpuMark(figure) => {
+            let (class, width) = fit_size(figure, &HERO_SIZES, HERO_MAX_WIDTH);
+            html.raw("<div class=\"hero\"><div class=\"").raw(class);
+            if matches!(hero, Hero::CpuMark(_)) {
+                html.raw(" plain\">")
+                    .text(figure)
+                    .raw("</div><div class=\"lbl\">CPU Mark");
+            } else {
+                html.raw("\">")
+                    .text(figure)
+                    .raw("</div><div class=\"lbl\">CPU Mark / $");
+            }
+            html.raw("</div></div><div class=\"side\">");
+            width
         }
-        // No price or no CPU Mark: keep the slot, so the layout and the label stay put.
-        None => {
-            html.raw("<div class=\"num h-none\">—</div>");
+        // No figure at all: the price stands alone rather than beside an empty slot.
+        Hero::Missing => {
+            html.raw("<div class=\"side solo\">");
+            0.0
         }
-    }
-    html.raw("<div class=\"lbl\">CPU Mark / $</div></div><div class=\"side\">");
+    };
     if listing.price_cents.is_some() {
         let price = format_price(listing.price_cents, listing.currency.trim());
+        let (class, _) = fit_size(&price, &PRICE_SIZES, STATS_WIDTH - hero_width);
         html.raw("<div class=\"")
-            .raw(price_class(&price))
+            .raw(class)
             .raw("\" dir=\"ltr\">")
             .text(&price)
             .raw("</div>");
@@ -217,7 +259,8 @@ fn stats(html: &mut Html, listing: &Listing) {
             .text(card_sdk::PRICE_UNAVAILABLE)
             .raw("</div>");
     }
-    if let Some(mark) = listing.cpu_mark.filter(|&m| m > 0) {
+    // The CPU Mark goes under the price unless it already is the hero.
+    if let (Hero::PerDollar(_), Some(mark)) = (&hero, listing.cpu_mark.filter(|&m| m > 0)) {
         html.raw("<div class=\"mark-v\">CPU Mark <b>")
             .text(&format_count(u64::from(mark)))
             .raw("</b></div>");
@@ -227,15 +270,11 @@ fn stats(html: &mut Html, listing: &Listing) {
 
 /// Colour class for the condition chip, from a fixed list (data never reaches the CSS).
 fn condition_class(condition: &str) -> &'static str {
-    let is = |names: &[&str]| names.iter().any(|n| condition.eq_ignore_ascii_case(n));
-    if is(&["new", "open box", "open-box", "sealed"]) {
-        "chip cond c-new"
-    } else if is(&["refurbished", "renewed", "refurb", "certified refurbished"]) {
-        "chip cond c-refurb"
-    } else if is(&["used", "pre-owned", "preowned", "second hand", "secondhand"]) {
-        "chip cond c-used"
-    } else {
-        "chip cond"
+    match Condition::of(condition) {
+        Condition::New => "chip cond c-new",
+        Condition::Refurbished => "chip cond c-refurb",
+        Condition::Used => "chip cond c-used",
+        Condition::Other => "chip cond",
     }
 }
 
@@ -244,20 +283,25 @@ fn chips(html: &mut Html, listing: &Listing) {
     let storage_kind = listing
         .storage_type
         .as_deref()
-        .and_then(|k| clean(k, CHIP_MAX));
+        .and_then(|k| visible_text(k, CHIP_MAX));
     let storage = storage_label(listing.storage_gb, storage_kind.as_deref());
     let condition = listing
         .condition
         .as_deref()
-        .and_then(|c| clean(c, CHIP_MAX));
+        .and_then(|c| visible_text(c, CHIP_MAX));
     if ram.is_none() && storage.is_none() && condition.is_none() {
         return;
     }
     html.raw("<ul class=\"chips\">");
-    for label in [ram, storage].into_iter().flatten() {
-        html.raw("<li class=\"chip\" dir=\"auto\">")
-            .text(&label)
-            .raw("</li>");
+    // RAM labels are short and never shrink; a long storage kind gives way with an ellipsis.
+    for (class, label) in [("chip ram", ram), ("chip", storage)] {
+        if let Some(label) = label {
+            html.raw("<li class=\"")
+                .raw(class)
+                .raw("\" dir=\"auto\">")
+                .text(&label)
+                .raw("</li>");
+        }
     }
     if let Some(condition) = condition {
         html.raw("<li class=\"")
@@ -285,7 +329,7 @@ fn media(html: &mut Html, image: Option<&str>, seller: Option<&str>) {
                 .raw("<span>No photo</span></div>");
         }
     }
-    if let Some(seller) = seller.and_then(|s| clean(s, SELLER_MAX)) {
+    if let Some(seller) = seller.and_then(|s| visible_text(s, SELLER_MAX)) {
         html.raw("<p class=\"seller\">Sold by <b><bdi>")
             .text(&seller)
             .raw("</bdi></b></p>");
@@ -373,6 +417,21 @@ mod tests {
     }
 
     #[test]
+    fn no_meta_http_equiv() {
+        // The host refuses any `<meta http-equiv>` (a refresh would navigate mid-capture),
+        // so not even a Content-Security-Policy may be declared that way.
+        // Same check as the host: any `<meta …>` tag that mentions `http-equiv`. The hostile
+        // sample's title carries one, which must arrive escaped and so not count.
+        for (name, input) in samples::all(Some(IMAGE)) {
+            let html = render(input).to_ascii_lowercase();
+            let meta_tags = html.split("<meta").skip(1);
+            for tag in meta_tags.map(|rest| rest.split('>').next().unwrap_or(rest)) {
+                assert!(!tag.contains("http-equiv"), "{name}: <meta{tag}>");
+            }
+        }
+    }
+
+    #[test]
     fn unsafe_image_uris_are_dropped() {
         for uri in [
             "javascript:alert(1)",
@@ -398,12 +457,27 @@ mod tests {
             .unwrap();
         let html = render(input);
         assert!(html.contains("Price n/a"));
-        assert!(html.contains("h-none\">—<"));
+        assert!(!html.contains("class=\"hero\""));
+        assert!(html.contains("side solo"));
         assert!(!html.contains("CPU Mark <b>"));
         assert!(!html.contains("class=\"chips\""));
         assert!(!html.contains("class=\"cpu\""));
         assert!(!html.contains("Sold by"));
         assert!(html.contains("frame ph"));
+    }
+
+    #[test]
+    fn without_price_the_cpu_mark_leads() {
+        let (_, input) = samples::all(None)
+            .into_iter()
+            .find(|(name, _)| *name == "no-price")
+            .unwrap();
+        let html = render(input);
+        assert!(html.contains("plain\">24,870<"));
+        assert!(html.contains(">CPU Mark</div>"));
+        assert!(!html.contains("CPU Mark / $"));
+        assert!(!html.contains("CPU Mark <b>"), "the CPU Mark is shown once");
+        assert!(html.contains("Price n/a"));
     }
 
     #[test]
@@ -438,7 +512,10 @@ mod tests {
             .find(|(name, _)| *name == "nan")
             .unwrap();
         let html = render(input);
-        assert!(html.contains("h-none\">—<"));
+        assert!(
+            !html.contains("class=\"hero\""),
+            "NaN must not reach the card"
+        );
         assert!(html.contains("$0<"));
         assert!(!html.contains("GB RAM"));
     }

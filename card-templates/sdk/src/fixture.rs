@@ -13,3 +13,18 @@ pub const SMOKE_LISTING_ID: &str = "smoke-test";
 pub fn pass_load_check(input: &CardInput) -> Option<String> {
     (input.listing.id == SMOKE_LISTING_ID).then(|| String::from("<!doctype html><p>load check</p>"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::samples;
+
+    #[test]
+    fn only_the_smoke_listing_passes() {
+        let mut input = samples::all(None).swap_remove(0).1;
+        assert_eq!(pass_load_check(&input), None);
+        input.listing.id = SMOKE_LISTING_ID.into();
+        let html = pass_load_check(&input).unwrap();
+        assert!(html.starts_with("<!doctype html>"));
+    }
+}

@@ -119,7 +119,7 @@ pub fn size_label(gb: u32) -> String {
         out.push_str(" GB");
         return out;
     }
-    if gb % 1024 == 0 {
+    if gb.is_multiple_of(1024) {
         push_grouped(&mut out, u64::from(gb / 1024));
     } else {
         // Decimal TB with up to two decimals, trailing zeros dropped; truncated, never
@@ -130,7 +130,7 @@ pub fn size_label(gb: u32) -> String {
             out.push('.');
             // `hundredths < 100`, so both casts are exact.
             out.push(char::from(b'0' + (hundredths / 10) as u8));
-            if hundredths % 10 != 0 {
+            if !hundredths.is_multiple_of(10) {
                 out.push(char::from(b'0' + (hundredths % 10) as u8));
             }
         }
@@ -169,9 +169,50 @@ pub fn storage_label(gb: Option<u32>, kind: Option<&str>) -> Option<String> {
     }
 }
 
+/// What a listing's free-text condition means, for designs that colour it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// New, sealed or open box.
+    New,
+    /// Refurbished, renewed.
+    Refurbished,
+    /// Used, pre-owned, second hand.
+    Used,
+    /// Anything else (another language, a typo): show the text, uncoloured.
+    Other,
+}
+
+impl Condition {
+    /// Classifies `text` (ASCII case-insensitive, surrounding whitespace ignored).
+    pub fn of(text: &str) -> Self {
+        let text = text.trim();
+        let is = |names: &[&str]| names.iter().any(|n| text.eq_ignore_ascii_case(n));
+        if is(&["new", "open box", "open-box", "sealed", "brand new"]) {
+            Self::New
+        } else if is(&["refurbished", "renewed", "refurb", "certified refurbished"]) {
+            Self::Refurbished
+        } else if is(&["used", "pre-owned", "preowned", "second hand", "secondhand"]) {
+            Self::Used
+        } else {
+            Self::Other
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conditions_are_classified_without_listing_text_reaching_css() {
+        assert_eq!(Condition::of(" New "), Condition::New);
+        assert_eq!(Condition::of("Open Box"), Condition::New);
+        assert_eq!(Condition::of("REFURBISHED"), Condition::Refurbished);
+        assert_eq!(Condition::of("pre-owned"), Condition::Used);
+        assert_eq!(Condition::of("مستعمل"), Condition::Other);
+        assert_eq!(Condition::of("new\" onmouseover=\"x"), Condition::Other);
+        assert_eq!(Condition::of(""), Condition::Other);
+    }
 
     #[test]
     fn counts_are_grouped() {

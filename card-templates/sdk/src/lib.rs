@@ -41,6 +41,7 @@ extern crate std;
 extern crate self as card_sdk;
 
 mod escape;
+mod fit;
 mod format;
 mod html;
 mod image;
@@ -50,13 +51,14 @@ pub mod fixture;
 pub mod samples;
 
 pub use escape::{escape_css_string, escape_html, push_css_string, push_escaped};
+pub use fit::{bold_width_em, fit_size};
 pub use format::{
-    PRICE_UNAVAILABLE, format_count, format_one_decimal, format_price, ram_label, size_label,
-    storage_label,
+    Condition, PRICE_UNAVAILABLE, format_count, format_one_decimal, format_price, ram_label,
+    size_label, storage_label,
 };
 pub use html::Html;
 pub use image::safe_image_data_uri;
-pub use text::{ELLIPSIS, first_grapheme, grapheme_count, truncate_graphemes};
+pub use text::{ELLIPSIS, first_grapheme, grapheme_count, truncate_graphemes, visible_text};
 
 /// Bindings generated from `wit/card.wit` (world `card`).
 ///
@@ -157,7 +159,13 @@ mod guest {
             unsafe { alloc(Layout::from_size_align_unchecked(new_len, align)) }
         } else {
             // SAFETY: the caller guarantees the block came from this allocator with this layout.
-            unsafe { realloc(old_ptr, Layout::from_size_align_unchecked(old_len, align), new_len) }
+            unsafe {
+                realloc(
+                    old_ptr,
+                    Layout::from_size_align_unchecked(old_len, align),
+                    new_len,
+                )
+            }
         };
         if ptr.is_null() {
             // Out of memory (the host's limit refused `memory.grow`): trap, like any allocation.

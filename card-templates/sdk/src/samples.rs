@@ -60,6 +60,8 @@ fn card(listing: Listing, image: Option<&str>) -> CardInput {
 /// Named sample inputs, `image` (a `data:` URI) used where a listing has a picture.
 ///
 /// Names are file-name safe, so previews can write `{name}.html`.
+// One flat list of cases reads best, however long it gets.
+#[allow(clippy::too_many_lines, clippy::vec_init_then_push)]
 pub fn all(image: Option<&str>) -> Vec<(&'static str, CardInput)> {
     let mut out = Vec::new();
 
@@ -197,7 +199,7 @@ pub fn all(image: Option<&str>) -> Vec<(&'static str, CardInput)> {
         card(
             Listing {
                 title:
-                    "<script>alert(1)</script>\"><img src=x onerror=alert(2)> & 'quotes' </style>"
+                    "<script>alert(1)</script>\"><img src=x onerror=alert(2)> & 'quotes' </style><meta http-equiv=refresh content=0>"
                         .into(),
                 cpu_name: Some("<b>bold</b>".into()),
                 seller: Some("\"><iframe src=//evil>".into()),

@@ -123,10 +123,26 @@ pub fn truncate_graphemes(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` trimmed and cut to `max` user-perceived characters; `None` when nothing visible is
+/// left, so a design can fall back (`"Untitled listing"`) or drop the element.
+pub fn visible_text(text: &str, max: usize) -> Option<Cow<'_, str>> {
+    let text = text.trim();
+    (!text.is_empty() && max > 0).then(|| truncate_graphemes(text, max))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::string::ToString;
+
+    #[test]
+    fn visible_text_trims_cuts_and_drops_blanks() {
+        assert_eq!(visible_text("  Mini PC  ", 10).as_deref(), Some("Mini PC"));
+        assert_eq!(visible_text("Mini PC deal", 5).as_deref(), Some("Mini…"));
+        assert_eq!(visible_text(" \t\n ", 10), None);
+        assert_eq!(visible_text("", 10), None);
+        assert_eq!(visible_text("x", 0), None);
+    }
 
     #[test]
     fn short_text_is_borrowed_unchanged() {

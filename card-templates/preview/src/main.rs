@@ -1,0 +1,35 @@
+//! `card-preview`: the sample inputs as JSON and Chromium screenshots, for designs not written in Rust.
+//!
+//! ```text
+//! card-preview samples-json [--image FILE]   # the SDK's samples, jco-shaped JSON on stdout
+//! card-preview capture DIR                   # DIR/*.html → DIR/*.png at 1200×630
+//! ```
+//!
+//! `card-templates/js/preview.mjs` uses both; Rust designs use `card_preview::run` instead.
+
+use std::env;
+use std::path::Path;
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["samples-json"] => {
+            print!(
+                "{}",
+                card_preview::samples_json(Some(&card_preview::sample_image(None)?))
+            );
+            Ok(())
+        }
+        ["samples-json", "--image", file] => {
+            let image = card_preview::sample_image(Some(Path::new(file)))?;
+            print!("{}", card_preview::samples_json(Some(&image)));
+            Ok(())
+        }
+        ["capture", dir] => {
+            let count = card_preview::capture_dir(Path::new(dir))?;
+            eprintln!("captured {count} page(s) in {dir}");
+            Ok(())
+        }
+        _ => Err("usage: card-preview samples-json [--image FILE] | capture DIR".into()),
+    }
+}
