@@ -42,6 +42,12 @@ pub enum ApiError {
     NotFound,
     #[error("missing or wrong bearer token")]
     Unauthorized,
+    /// A request body an admin endpoint cannot accept; the message says why.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// The request conflicts with the current state (e.g. deleting a design an experiment serves).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -61,6 +67,8 @@ impl ApiError {
             | ApiError::UnknownParameter(_) => StatusCode::BAD_REQUEST,
             ApiError::ListingNotFound(_) | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TemplateRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TemplateFailed { .. } | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -90,6 +98,7 @@ impl ApiError {
             ApiError::ListingSourceUnavailable { .. } => "listing-source-unavailable",
             ApiError::NotFound => "not-found",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
     }

@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod cards;
 pub mod error;
+pub mod experiments;
 pub mod listings;
 pub mod render;
 pub mod routes;
@@ -22,12 +23,20 @@ use tokio::net::TcpListener;
 use crate::cache::{MemoryTier, S3Store};
 use crate::cards::CardService;
 use crate::error::ApiError;
+use crate::experiments::Experiments;
 use crate::listings::{ListingError, ListingSource};
 use crate::render::browser::BrowserPool;
 use crate::render::images::ImageFetcher;
 use crate::render::templates::{LoadError, LoadedTemplate, TemplateRegistry};
 use crate::render::{CardRenderer, RenderError};
 use crate::settings::Settings;
+
+/// The outcome of variant selection for one request.
+pub struct Pick {
+    pub experiment: String,
+    pub variant: String,
+    pub template: Arc<LoadedTemplate>,
+}
 
 /// Why the service could not start; each message says what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +47,8 @@ pub enum StartupError {
     Listings(#[from] ListingError),
     #[error("templates: {0}")]
     Templates(#[from] LoadError),
+    #[error("TEMPLATES__EXPERIMENTS_FILE: {0}")]
+    Experiments(String),
     #[error("SERVER__BIND {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -53,6 +64,7 @@ pub struct AppInner {
     pub settings: Settings,
     pub listings: ListingSource,
     pub cards: CardService,
+    pub experiments: Experiments,
     /// Absolute base URL of this instance (for share pages).
     pub public_url: String,
 }
@@ -79,6 +91,12 @@ impl AppState {
                     vec![(Default::default(), LoadError::Compile(e.to_string()))],
                 )
             });
+        if settings.templates.watch_interval_ms > 0 {
+            render::templates::spawn_watcher(
+                &registry,
+                Duration::from_millis(settings.templates.watch_interval_ms),
+            );
+        }
         if loaded.is_empty() {
             tracing::error!(dir = %settings.templates.dir.display(), failures = failed.len(), "no design loaded; build them with `cargo xtask templates build`");
         }
@@ -104,10 +122,16 @@ impl AppState {
             memory: MemoryTier::new(settings.cache.memory_max_bytes),
             s3,
         };
+        let experiments = Experiments::load(
+            settings.templates.experiments_file.clone(),
+            &settings.templates.default,
+        )
+        .map_err(|e| StartupError::Experiments(e.to_string()))?;
         Ok(Self(Arc::new(AppInner {
             settings,
             listings,
             cards,
+            experiments,
             public_url,
         })))
     }
@@ -133,28 +157,47 @@ impl AppState {
         image_cache_control(&self.settings)
     }
 
-    /// The variant name and design for a request: `?variant=NAME` when it names a live design,
-    /// else the default design.
-    pub fn pick_design(
-        &self,
-        _listing_id: &str,
-        variant: Option<&str>,
-    ) -> Result<(String, Arc<LoadedTemplate>), ApiError> {
+    /// The experiment, variant and design for a request: `?variant=NAME` when it names a variant of
+    /// the experiment or a live design (designers previewing), else the sticky weighted assignment.
+    pub fn pick_design(&self, listing_id: &str, variant: Option<&str>) -> Result<Pick, ApiError> {
         let registry = self.cards.renderer.templates();
-        let name = variant.unwrap_or(&self.settings.templates.default);
-        match registry.get(name) {
-            Some(t) => Ok((name.to_string(), t)),
-            None if variant.is_some() => {
-                let live: Vec<String> = registry.snapshot().keys().cloned().collect();
-                Err(ApiError::UnknownVariant(
-                    name.chars().take(64).collect(),
-                    live.join(", "),
-                ))
+        let experiment = self.experiments.current();
+        let (variant, design) = match variant {
+            Some(name) => match experiment.variant(name) {
+                Some(v) => (v.name.clone(), v.design.clone()),
+                None if registry.get(name).is_some() => (name.to_string(), name.to_string()),
+                None => {
+                    let mut known: Vec<String> =
+                        experiment.variants.iter().map(|v| v.name.clone()).collect();
+                    known.extend(
+                        registry
+                            .snapshot()
+                            .keys()
+                            .filter(|k| !known.contains(k))
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    );
+                    return Err(ApiError::UnknownVariant(
+                        name.chars().take(64).collect(),
+                        known.join(", "),
+                    ));
+                }
+            },
+            None => {
+                let v = experiment.assign(listing_id);
+                (v.name.clone(), v.design.clone())
             }
-            None => Err(ApiError::Internal(format!(
-                "default design `{name}` is not loaded"
-            ))),
-        }
+        };
+        let template = registry.get(&design).ok_or_else(|| {
+            ApiError::Internal(format!(
+                "variant `{variant}` serves design `{design}`, which is not live"
+            ))
+        })?;
+        Ok(Pick {
+            experiment: experiment.name.clone(),
+            variant,
+            template,
+        })
     }
 
     /// Maps a render failure to the HTTP error.
@@ -198,6 +241,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::og_image::router())
         .merge(routes::health::router())
+        .merge(routes::share::router())
+        .merge(routes::metrics::router())
         .merge(routes::admin::router(state.clone(), admin_routes()))
         .fallback(|| async { ApiError::NotFound })
         .with_state(state)
@@ -206,6 +251,8 @@ pub fn app(state: AppState) -> Router {
 /// Every `/admin/*` route; [`routes::admin::router`] puts them behind the bearer token.
 fn admin_routes() -> Router<AppState> {
     Router::new()
+        .merge(routes::templates::router())
+        .merge(routes::experiments::router())
 }
 
 /// A bound, not yet serving, instance: the listener is open so its address is known.

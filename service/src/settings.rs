@@ -192,6 +192,10 @@ pub struct TemplateSettings {
     pub memory_limit_bytes: usize,
     /// Largest HTML document a design may return.
     pub max_html_bytes: usize,
+    /// How often `TEMPLATES__DIR` is checked for new or changed components; 0 turns hot reload off.
+    pub watch_interval_ms: u64,
+    /// The A/B experiment definition (JSON, or TOML by extension); `PUT /admin/experiments` writes it.
+    pub experiments_file: Option<PathBuf>,
 }
 
 impl Default for TemplateSettings {
@@ -203,6 +207,8 @@ impl Default for TemplateSettings {
             render_timeout_ms: 250,
             memory_limit_bytes: 64 << 20,
             max_html_bytes: 2 << 20,
+            watch_interval_ms: 1_000,
+            experiments_file: None,
         }
     }
 }

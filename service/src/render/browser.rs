@@ -499,7 +499,7 @@ async fn render_on(
         .await
         .map_err(|e| format!("set content: {e}"))?;
     let mut params = serde_json::json!({
-        "format": format.cdp_name(),
+        "format": format.name(),
         "optimizeForSpeed": true,
         "captureBeyondViewport": false,
         "fromSurface": true,

@@ -48,8 +48,8 @@ impl ImageFormat {
         }
     }
 
-    /// The format name `Page.captureScreenshot` takes.
-    pub fn cdp_name(self) -> &'static str {
+    /// The name `?format=` and `Page.captureScreenshot` take.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Png => "png",
             Self::Jpeg => "jpeg",

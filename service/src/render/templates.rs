@@ -88,6 +88,8 @@ pub struct LoadedTemplate {
     pub digest: String,
     pub loaded_at: std::time::SystemTime,
     pub component_bytes: usize,
+    /// The component as loaded, kept so a rollback can write it back to `TEMPLATES__DIR`.
+    source: Arc<[u8]>,
     pre: CardPre<HostState>,
 }
 
@@ -114,12 +116,32 @@ struct HostState {
     _table: ResourceTable,
 }
 
+type FileStamp = (Option<std::time::SystemTime>, u64);
+
+/// Earlier versions kept per design for rollback.
+const HISTORY: usize = 5;
+
+/// Why a registry operation other than loading failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("no design named `{0}` is live")]
+    NotLive(String),
+    #[error("design `{0}` has no earlier version to roll back to")]
+    NoEarlierVersion(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
 /// The engine plus the live designs by name.
 pub struct TemplateRegistry {
     engine: Engine,
     linker: Linker<HostState>,
     settings: TemplateSettings,
     live: RwLock<Arc<BTreeMap<String, Arc<LoadedTemplate>>>>,
+    /// (modification time, length) of each file at the last scan of `TEMPLATES__DIR`.
+    seen: std::sync::Mutex<std::collections::HashMap<PathBuf, FileStamp>>,
+    /// Replaced versions, oldest first, at most `HISTORY` per design.
+    history: std::sync::Mutex<BTreeMap<String, Vec<Arc<LoadedTemplate>>>>,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -145,6 +167,8 @@ impl TemplateRegistry {
             linker,
             settings,
             live: RwLock::new(Arc::new(BTreeMap::new())),
+            history: Default::default(),
+            seen: Default::default(),
             ticker_stop,
         })
     }
@@ -152,6 +176,13 @@ impl TemplateRegistry {
     /// Loads every `NAME.wasm` in `TEMPLATES__DIR`; a file that fails is logged and skipped.
     /// Returns the names loaded and the failures.
     pub fn load_dir(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
+        self.rescan()
+    }
+
+    /// Loads the `.wasm` files of `TEMPLATES__DIR` that are new or changed (size or modification
+    /// time) since the last scan. A file whose bytes match the live version is skipped; one that
+    /// fails validation leaves the live version in place. Blocking.
+    pub fn rescan(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
         let mut loaded = Vec::new();
         let mut failed = Vec::new();
         let entries = match std::fs::read_dir(&self.settings.dir) {
@@ -172,12 +203,24 @@ impl TemplateRegistry {
             .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "wasm"))
             .collect();
         paths.sort();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         for path in paths {
+            let stamp = std::fs::metadata(&path)
+                .ok()
+                .map(|m| (m.modified().ok(), m.len()));
+            if stamp.is_some() && seen.get(&path) == stamp.as_ref() {
+                continue;
+            }
+            if let Some(stamp) = stamp {
+                seen.insert(path.clone(), stamp);
+            }
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            let before = self.get(&name).map(|t| t.digest.clone());
             match self.load_file(&name, &path) {
+                Ok(t) if before.as_deref() == Some(t.digest.as_str()) => {}
                 Ok(t) => {
                     tracing::info!(template = %t.label(), digest = %&t.digest[..12], "design loaded");
                     loaded.push(name);
@@ -200,8 +243,23 @@ impl TemplateRegistry {
         self.load_bytes(name, &bytes)
     }
 
-    /// Compiles (or reuses the cached `.cwasm`), checks and swaps in a design. Blocking: call off the async threads.
+    /// Checks a design and swaps it in; the same bytes as the live version are a no-op.
+    /// Blocking (compiles and smoke-renders): call off the async threads.
     pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedTemplate>, LoadError> {
+        if let Some(live) = self.get(name)
+            && live.digest == hex::encode(Sha256::digest(bytes))
+        {
+            return Ok(live);
+        }
+        let template = self.validate(name, bytes)?;
+        self.swap_in(template.clone());
+        Ok(template)
+    }
+
+    /// Compiles (or reuses the cached `.cwasm`) and checks a design without making it live:
+    /// it must instantiate against the card world, answer `describe` with its name and 1200×630,
+    /// and render every smoke input within the limits. Blocking.
+    pub fn validate(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedTemplate>, LoadError> {
         if !crate::settings::is_design_name(name) {
             return Err(LoadError::InvalidName(name.into()));
         }
@@ -222,6 +280,7 @@ impl TemplateRegistry {
             digest,
             loaded_at: std::time::SystemTime::now(),
             component_bytes: bytes.len(),
+            source: Arc::from(bytes),
             pre,
         };
         let info = self
@@ -239,18 +298,92 @@ impl TemplateRegistry {
         template.version = info.version;
         template.size = info.size;
         let template = Arc::new(template);
-        // A design that cannot render the reference card must never replace a live one.
-        self.render(&template, &smoke_input())
-            .map_err(LoadError::SmokeRender)?;
-        self.swap_in(template.clone());
+        // A design that cannot render the reference cards must never replace a live one.
+        for input in smoke_inputs() {
+            self.render(&template, &input)
+                .map_err(LoadError::SmokeRender)?;
+        }
         Ok(template)
     }
 
-    fn swap_in(&self, template: Arc<LoadedTemplate>) {
+    /// Makes a validated `template` the live version; the one it replaces goes to the history.
+    pub fn swap_in(&self, template: Arc<LoadedTemplate>) {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         let mut next = (**live).clone();
-        next.insert(template.name.clone(), template);
+        if let Some(previous) = next.insert(template.name.clone(), template) {
+            let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+            let versions = history.entry(previous.name.clone()).or_default();
+            versions.push(previous);
+            if versions.len() > HISTORY {
+                versions.remove(0);
+            }
+        }
         *live = Arc::new(next);
+    }
+
+    /// Puts the previous version back and writes it to `TEMPLATES__DIR` so a restart keeps it.
+    pub fn rollback(&self, name: &str) -> Result<Arc<LoadedTemplate>, RegistryError> {
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        if !live.contains_key(name) {
+            return Err(RegistryError::NotLive(name.into()));
+        }
+        let previous = self
+            .history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(name)
+            .and_then(Vec::pop)
+            .ok_or_else(|| RegistryError::NoEarlierVersion(name.into()))?;
+        self.persist(&previous)?;
+        let mut next = (**live).clone();
+        next.insert(name.to_string(), previous.clone());
+        *live = Arc::new(next);
+        Ok(previous)
+    }
+
+    /// Takes a design out of service and moves its file aside (`TEMPLATES__DIR/.retired/`).
+    pub fn remove(&self, name: &str) -> Result<Arc<LoadedTemplate>, RegistryError> {
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = (**live).clone();
+        let removed = next
+            .remove(name)
+            .ok_or_else(|| RegistryError::NotLive(name.into()))?;
+        let file = self.settings.dir.join(format!("{name}.wasm"));
+        if file.exists() {
+            let retired = self.settings.dir.join(".retired");
+            std::fs::create_dir_all(&retired)?;
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            std::fs::rename(&file, retired.join(format!("{name}-{stamp}.wasm")))?;
+        }
+        self.history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        *live = Arc::new(next);
+        Ok(removed)
+    }
+
+    /// Writes a design's component to `TEMPLATES__DIR/NAME.wasm` (write, then rename).
+    pub fn persist(&self, template: &LoadedTemplate) -> std::io::Result<()> {
+        let path = self.settings.dir.join(format!("{}.wasm", template.name));
+        write_atomically(&self.settings.dir, &path, &template.source)
+    }
+
+    /// Earlier versions of a design, oldest first.
+    pub fn history(&self, name: &str) -> Vec<Arc<LoadedTemplate>> {
+        self.history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The designs directory.
+    pub fn dir(&self) -> &Path {
+        &self.settings.dir
     }
 
     /// The live version of a design.
@@ -408,7 +541,38 @@ fn has_meta_http_equiv(html: &str) -> bool {
     false
 }
 
-/// A reference card every design must be able to render before it goes live.
+/// The reference cards every design must render before it goes live: a typical listing and the
+/// edge cases of the sample data (very long title, emoji, CJK, right-to-left, hostile markup, nothing
+/// but a title). They all carry the id `smoke-test`.
+pub fn smoke_inputs() -> Vec<CardInput> {
+    let typical = smoke_input();
+    let mut inputs = vec![typical.clone()];
+    for title in [
+        "Ultra Compact Gaming Mini PC ".repeat(40),
+        "🔥🔥 DEAL 🔥🔥 Mini PC 💻✨ 16GB/512GB 🚀".to_string(),
+        "ミニPC インテル N100 16GB DDR4 512GB NVMe SSD 小型 静音".to_string(),
+        "מחשב מיני Beelink SER5 עם Ryzen 7 5800H و32GB RAM".to_string(),
+        "<script>alert(1)</script></style>\"'&amp;{{x}}".to_string(),
+    ] {
+        let mut input = typical.clone();
+        input.listing.title = title;
+        inputs.push(input);
+    }
+    let mut bare = typical;
+    let l = &mut bare.listing;
+    (l.price_cents, l.cpu_name, l.cpu_mark, l.cpu_mark_per_dollar) = (None, None, None, None);
+    (
+        l.ram_gb,
+        l.storage_gb,
+        l.storage_type,
+        l.condition,
+        l.seller,
+    ) = (None, None, None, None, None);
+    inputs.push(bare);
+    inputs
+}
+
+/// The typical reference card.
 pub fn smoke_input() -> CardInput {
     CardInput {
         listing: CardListing {
@@ -446,6 +610,23 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
     std::fs::write(&tmp, bytes)?;
     // Never overwrite a file another process may have mapped: rename is atomic and leaves old mappings intact.
     std::fs::rename(&tmp, path)
+}
+
+/// Rescans `TEMPLATES__DIR` every `interval` on the blocking pool until the registry is dropped.
+pub fn spawn_watcher(registry: &Arc<TemplateRegistry>, interval: Duration) {
+    let weak = Arc::downgrade(registry);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(registry) = weak.upgrade() else {
+                break;
+            };
+            let _ = tokio::task::spawn_blocking(move || registry.rescan()).await;
+        }
+    });
 }
 
 fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {

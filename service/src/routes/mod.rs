@@ -1,5 +1,9 @@
 //! HTTP routes, one module per resource, each with its own `router()`.
 
 pub mod admin;
+pub mod experiments;
 pub mod health;
+pub mod metrics;
 pub mod og_image;
+pub mod share;
+pub mod templates;

@@ -77,16 +77,30 @@ async fn og_image(
         })?
         .ok_or_else(|| ApiError::ListingNotFound(listing_id.clone()))?;
     // 3. design
-    let (variant, template) = state.pick_design(&listing.id, query.variant.as_deref())?;
+    let pick = state.pick_design(&listing.id, query.variant.as_deref())?;
+    let (variant, template) = (&pick.variant, &pick.template);
+    let family = crate::experiments::agent_family(
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default(),
+    );
     // 4. key; a matching If-None-Match needs neither the cache nor a render
-    let key = state.cards.key(&template, &listing, query.format);
+    // Impressions count assigned traffic only: a `?variant` override is a preview, not a sample.
+    if query.variant.is_none() {
+        state
+            .experiments
+            .impressions
+            .record(&pick.experiment, variant, family);
+    }
+    let key = state.cards.key(template, &listing, query.format);
     let etag = key.etag();
     let common = |builder: axum::http::response::Builder| {
         builder
             .header(header::ETAG, &etag)
             .header(header::CACHE_CONTROL, state.image_cache_control())
             .header("x-card-template", template.label())
-            .header("x-card-variant", &variant)
+            .header("x-card-variant", variant.as_str())
     };
     if if_none_match_matches(&headers, &etag) {
         return common(Response::builder().status(StatusCode::NOT_MODIFIED))
@@ -96,12 +110,13 @@ async fn og_image(
     // 5–6. memory → S3 → render
     let card = state
         .cards
-        .card(&listing, &template, query.format)
+        .card(&listing, template, query.format)
         .await
         .map_err(|e| state.render_error(&e, &template.name))?;
     tracing::info!(
         listing = %listing.id,
         variant = %variant,
+        agent = family,
         cache = card.outcome.as_str(),
         bytes = card.image.bytes.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
