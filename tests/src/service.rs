@@ -57,6 +57,26 @@ pub fn templates_with_fixtures() -> anyhow::Result<PathBuf> {
     .map_err(anyhow::Error::msg)
 }
 
+/// A private templates directory with every built design and fixture, for a test that changes it
+/// (hot swap) or needs designs beyond `classic`. Unique per call.
+pub fn fresh_templates_dir(tag: &str) -> anyhow::Result<PathBuf> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dist = dist_dir()?;
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("card-e2e-{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    for source in [dist.clone(), dist.join("fixtures")] {
+        for entry in std::fs::read_dir(&source)? {
+            let path = entry?.path();
+            if path.is_file() && path.extension().is_some_and(|e| e == "wasm") {
+                std::fs::copy(&path, dir.join(path.file_name().unwrap_or_default()))?;
+            }
+        }
+    }
+    Ok(dir)
+}
+
 /// Settings every test instance shares: a free port, the built designs, one small browser pool.
 fn base_settings(templates: &Path) -> Vec<(String, String)> {
     let chromium =

@@ -1,0 +1,513 @@
+//! The designers' platform over real HTTP: hot swap under load, rollback, A/B experiments,
+//! impressions, the share page, and hostile components.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, ensure};
+use card_e2e::service::{TestService, fresh_templates_dir, http};
+use card_service::experiments::{Experiment, Variant};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "test-admin-token-0123456789";
+
+fn auth(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    request.bearer_auth(TOKEN)
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The same component with a custom section appended: identical behaviour, a different digest,
+/// which is how a rebuilt design looks to the registry.
+fn with_custom_section(component: &[u8], payload: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"card-e2e-version";
+    let mut body = Vec::new();
+    leb(name.len(), &mut body);
+    body.extend_from_slice(name);
+    body.extend_from_slice(payload.as_bytes());
+    let mut out = component.to_vec();
+    out.push(0); // custom section id
+    leb(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
+async fn start(
+    tag: &str,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<(TestService, std::path::PathBuf)> {
+    let dir = fresh_templates_dir(tag)?;
+    let mut settings = vec![
+        ("ADMIN__TOKEN", TOKEN),
+        ("TEMPLATES__WATCH_INTERVAL_MS", "100"),
+    ];
+    settings.extend_from_slice(extra);
+    let svc = TestService::start_with_templates(&dir, &settings).await?;
+    Ok((svc, dir))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn designs_hot_swap_under_load_without_failing_a_request_and_roll_back() -> anyhow::Result<()>
+{
+    let (svc, dir) = start("hotswap", &[("PLAYWRIGHT__PAGES_PER_BROWSER", "2")]).await?;
+    let original = std::fs::read(dir.join("classic.wasm"))?;
+    let v2 = with_custom_section(&original, "v2");
+    let v3 = with_custom_section(&original, "v3");
+
+    // Stream requests over a few listings for the whole test; every one must succeed.
+    let stop = Arc::new(AtomicBool::new(false));
+    let base = svc.base.clone();
+    let streamer = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let client = http();
+            let (mut ok, mut failures) = (0u32, Vec::new());
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let url = format!("{base}/api/og-image/dl-{:04}", 10 + i % 4);
+                match client.get(&url).send().await {
+                    Ok(r) if r.status() == StatusCode::OK => ok += 1,
+                    Ok(r) => failures.push(format!("{url}: {}", r.status())),
+                    Err(e) => failures.push(format!("{url}: {e}")),
+                }
+                i += 1;
+            }
+            (ok, failures)
+        })
+    };
+
+    let url = svc.url("/api/og-image/dl-0010");
+    let etag_of = |r: &reqwest::Response| header(r, "etag");
+    let first = etag_of(&http().get(&url).send().await?);
+
+    // Upload v2, then v3: each answers with the new digest, and the image's ETag changes with it.
+    let mut etags = vec![first.clone()];
+    for bytes in [&v2, &v3] {
+        let r = auth(http().put(svc.url("/admin/templates/classic")))
+            .body(bytes.clone())
+            .send()
+            .await?;
+        ensure!(r.status() == StatusCode::OK, "upload: {}", r.status());
+        let body: Value = r.json().await?;
+        ensure!(body["changed"] == true, "{body}");
+        let etag = etag_of(&http().get(&url).send().await?);
+        ensure!(
+            !etags.contains(&etag),
+            "the ETag did not change after a swap"
+        );
+        etags.push(etag);
+    }
+
+    // Garbage is refused with the reason, and the live version keeps serving.
+    let r = auth(http().put(svc.url("/admin/templates/classic")))
+        .body(b"\0asm garbage".to_vec())
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::UNPROCESSABLE_ENTITY,
+        "garbage: {}",
+        r.status()
+    );
+    let body: Value = r.json().await?;
+    ensure!(body["code"] == "template-invalid", "{body}");
+    ensure!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("compile")),
+        "{body}"
+    );
+    ensure!(
+        etag_of(&http().get(&url).send().await?) == etags[2],
+        "garbage changed the live design"
+    );
+
+    // Rollback restores v2, on disk too.
+    let r = auth(http().post(svc.url("/admin/templates/classic/rollback")))
+        .send()
+        .await?;
+    ensure!(r.status() == StatusCode::OK, "rollback: {}", r.status());
+    ensure!(
+        etag_of(&http().get(&url).send().await?) == etags[1],
+        "rollback did not restore v2"
+    );
+    ensure!(
+        std::fs::read(dir.join("classic.wasm"))? == v2,
+        "rollback was not written to TEMPLATES__DIR"
+    );
+
+    // A file dropped into TEMPLATES__DIR is picked up by the watcher (written then renamed).
+    let tmp = dir.join(".classic.tmp");
+    std::fs::write(&tmp, &original)?;
+    std::fs::rename(&tmp, dir.join("classic.wasm"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if etag_of(&http().get(&url).send().await?) == first {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the watcher did not swap in the dropped file"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    stop.store(true, Ordering::Relaxed);
+    let (ok, failures) = streamer.await?;
+    ensure!(
+        failures.is_empty(),
+        "{} requests failed during swaps: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    ensure!(ok > 5, "only {ok} requests streamed");
+
+    let list: Value = auth(http().get(svc.url("/admin/templates")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let classic = list["templates"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "classic"))
+        .context("classic listed")?;
+    ensure!(
+        !classic["history"].as_array().map_or(true, Vec::is_empty),
+        "{classic}"
+    );
+    svc.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn experiments_assign_stickily_by_weight_count_impressions_and_protect_their_designs()
+-> anyhow::Result<()> {
+    let (svc, _dir) = start("experiments", &[]).await?;
+    ensure!(
+        svc.state
+            .cards
+            .renderer
+            .templates()
+            .get("spotlight")
+            .is_some(),
+        "spotlight is not built: run `cargo xtask templates build`"
+    );
+    let experiment = Experiment {
+        name: "hero-figure".into(),
+        variants: vec![
+            Variant {
+                name: "control".into(),
+                design: "classic".into(),
+                weight: 70,
+            },
+            Variant {
+                name: "spot".into(),
+                design: "spotlight".into(),
+                weight: 30,
+            },
+        ],
+    };
+    let r = auth(http().put(svc.url("/admin/experiments")))
+        .json(&experiment)
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::OK,
+        "put experiment: {}",
+        r.status()
+    );
+
+    // `If-None-Match: *` answers 304 with the variant headers, no render: cheap to sample many ids.
+    let ids: Vec<String> = svc
+        .state
+        .listings
+        .top(card_service::listings::Metric::CpuMark, 200)
+        .await?
+        .iter()
+        .map(|l| l.id.clone())
+        .collect();
+    let mut spot = 0;
+    for id in &ids {
+        let r = http()
+            .get(svc.url(&format!("/api/og-image/{id}")))
+            .header("if-none-match", "*")
+            .header("user-agent", "Twitterbot/1.0")
+            .send()
+            .await?;
+        ensure!(
+            r.status() == StatusCode::NOT_MODIFIED,
+            "{id}: {}",
+            r.status()
+        );
+        let variant = header(&r, "x-card-variant");
+        ensure!(
+            variant == experiment.assign(id).name,
+            "{id}: served {variant}, expected {}",
+            experiment.assign(id).name
+        );
+        spot += usize::from(variant == "spot");
+    }
+    ensure!(
+        (20..=100).contains(&spot),
+        "spot got {spot} of {}",
+        ids.len()
+    );
+
+    // A rendered image carries its variant and design.
+    let id = ids
+        .iter()
+        .find(|id| experiment.assign(id).name == "spot")
+        .context("a spot listing")?;
+    let r = http()
+        .get(svc.url(&format!("/api/og-image/{id}")))
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::OK && header(&r, "x-card-template").starts_with("spotlight@"),
+        "{}",
+        header(&r, "x-card-template")
+    );
+
+    // ?variant overrides; an unknown one is a 400.
+    let r = http()
+        .get(svc.url(&format!("/api/og-image/{id}?variant=control")))
+        .header("if-none-match", "*")
+        .send()
+        .await?;
+    ensure!(header(&r, "x-card-variant") == "control");
+    let r = http()
+        .get(svc.url(&format!("/api/og-image/{id}?variant=nope")))
+        .send()
+        .await?;
+    ensure!(r.status() == StatusCode::BAD_REQUEST);
+
+    // Impressions by crawler family, in the stats endpoint and /metrics.
+    let stats: Value = auth(http().get(svc.url("/admin/experiments/hero-figure/stats")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let counted = stats["variants"]["spot"]["by_agent"]["x"]
+        .as_u64()
+        .unwrap_or(0)
+        + stats["variants"]["control"]["by_agent"]["x"]
+            .as_u64()
+            .unwrap_or(0);
+    ensure!(
+        counted == ids.len() as u64,
+        "impressions {counted} ≠ {}: {stats}",
+        ids.len()
+    );
+    let metrics = http().get(svc.url("/metrics")).send().await?.text().await?;
+    ensure!(
+        metrics.contains(
+            r#"card_variant_impressions_total{experiment="hero-figure",variant="spot",agent="x"}"#
+        ),
+        "{metrics}"
+    );
+
+    // A design an experiment serves cannot be retired; an experiment naming a missing design is refused.
+    let r = auth(http().delete(svc.url("/admin/templates/spotlight")))
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::CONFLICT,
+        "delete served design: {}",
+        r.status()
+    );
+    let bad = json!({"name": "broken", "variants": [{"name": "a", "design": "no-such-design", "weight": 1}]});
+    let r = auth(http().put(svc.url("/admin/experiments")))
+        .json(&bad)
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::UNPROCESSABLE_ENTITY,
+        "bad experiment: {}",
+        r.status()
+    );
+    // TOML works too, and changing weights needs no restart.
+    let toml = "name = \"hero-figure\"\n[[variants]]\nname = \"control\"\ndesign = \"classic\"\nweight = 1\n";
+    let r = auth(http().put(svc.url("/admin/experiments")))
+        .header("content-type", "application/toml")
+        .body(toml)
+        .send()
+        .await?;
+    ensure!(r.status() == StatusCode::OK, "toml: {}", r.status());
+    let r = http()
+        .get(svc.url(&format!("/api/og-image/{id}")))
+        .header("if-none-match", "*")
+        .send()
+        .await?;
+    ensure!(header(&r, "x-card-variant") == "control");
+    // Now unserved, the design can be retired.
+    let r = auth(http().delete(svc.url("/admin/templates/spotlight")))
+        .send()
+        .await?;
+    ensure!(r.status() == StatusCode::OK, "delete: {}", r.status());
+    svc.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_endpoints_need_the_token_and_are_off_without_one() -> anyhow::Result<()> {
+    let (svc, _dir) = start("admin", &[("PLAYWRIGHT__ENABLED", "false")]).await?;
+    let r = http().get(svc.url("/admin/templates")).send().await?;
+    ensure!(r.status() == StatusCode::UNAUTHORIZED && header(&r, "www-authenticate") == "Bearer");
+    let r = http()
+        .get(svc.url("/admin/templates"))
+        .bearer_auth("wrong-token-0123456789")
+        .send()
+        .await?;
+    ensure!(r.status() == StatusCode::UNAUTHORIZED);
+    let r = auth(http().get(svc.url("/admin/templates"))).send().await?;
+    ensure!(r.status() == StatusCode::OK);
+    svc.stop().await?;
+
+    let off = TestService::start(&[("PLAYWRIGHT__ENABLED", "false")]).await?;
+    let r = http()
+        .get(off.url("/admin/templates"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::NOT_FOUND,
+        "admin without ADMIN__TOKEN: {}",
+        r.status()
+    );
+    off.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_components_are_refused_or_stopped_and_others_keep_serving() -> anyhow::Result<()> {
+    let (svc, dir) = start("hostile", &[]).await?;
+    let registry = svc.state.cards.renderer.templates();
+    // Importing what the world does not offer: refused when loading, at start-up and by upload.
+    ensure!(
+        registry.get("fixture-imports").is_none(),
+        "fixture-imports went live"
+    );
+    let imports =
+        std::fs::read(dir.join("fixture-imports.wasm")).context("fixture-imports is built")?;
+    let r = auth(http().put(svc.url("/admin/templates/fixture-imports")))
+        .body(imports)
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::UNPROCESSABLE_ENTITY,
+        "imports upload: {}",
+        r.status()
+    );
+    let body: Value = r.json().await?;
+    ensure!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("import")),
+        "{body}"
+    );
+    // A design must answer to its name.
+    let classic = std::fs::read(dir.join("classic.wasm"))?;
+    let r = auth(http().put(svc.url("/admin/templates/impostor")))
+        .body(classic)
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::UNPROCESSABLE_ENTITY,
+        "impostor: {}",
+        r.status()
+    );
+
+    // Loop, unbounded memory and 50 MB of HTML pass the load check and are stopped at render.
+    for variant in ["fixture-spin", "fixture-greedy", "fixture-oversize"] {
+        let r = http()
+            .get(svc.url(&format!("/api/og-image/dl-0020?variant={variant}")))
+            .send()
+            .await?;
+        ensure!(
+            r.status() == StatusCode::INTERNAL_SERVER_ERROR,
+            "{variant}: {}",
+            r.status()
+        );
+        let body: Value = r.json().await?;
+        ensure!(body["code"] == "template-failed", "{variant}: {body}");
+        let ok = http().get(svc.url("/api/og-image/dl-0020")).send().await?;
+        ensure!(
+            ok.status() == StatusCode::OK,
+            "classic after {variant}: {}",
+            ok.status()
+        );
+    }
+    svc.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_share_page_points_crawlers_at_the_variant_image() -> anyhow::Result<()> {
+    let (svc, _dir) = start(
+        "share",
+        &[("SERVER__PUBLIC_URL", "https://cards.example.com")],
+    )
+    .await?;
+    let r = http()
+        .get(svc.url("/share/dl_edge-html-script"))
+        .send()
+        .await?;
+    ensure!(r.status() == StatusCode::OK);
+    ensure!(header(&r, "content-type").starts_with("text/html"));
+    let html = r.text().await?;
+    let meta = |key: &str| -> Option<String> {
+        let needle = format!("=\"{key}\" content=\"");
+        let start = html.find(&needle)? + needle.len();
+        Some(html[start..].split('"').next()?.to_string())
+    };
+    let image = meta("og:image").context("og:image")?;
+    ensure!(
+        image == "https://cards.example.com/api/og-image/dl_edge-html-script?variant=classic",
+        "{image}"
+    );
+    ensure!(meta("twitter:card").as_deref() == Some("summary_large_image"));
+    ensure!(meta("twitter:image").as_deref() == Some(image.as_str()));
+    ensure!(
+        meta("og:image:width").as_deref() == Some("1200")
+            && meta("og:image:height").as_deref() == Some("630")
+    );
+    ensure!(
+        meta("og:url").as_deref() == Some("https://cards.example.com/share/dl_edge-html-script")
+    );
+    for key in [
+        "og:title",
+        "og:description",
+        "og:type",
+        "og:image:alt",
+        "theme-color",
+    ] {
+        ensure!(meta(key).is_some_and(|v| !v.is_empty()), "{key} missing");
+    }
+    // The hostile title is escaped, never markup.
+    ensure!(
+        !html.contains("<script>alert"),
+        "unescaped title in the share page"
+    );
+    // The image URL's path works against this instance.
+    let path = image.trim_start_matches("https://cards.example.com");
+    let png = http().get(svc.url(path)).send().await?;
+    ensure!(png.status() == StatusCode::OK && header(&png, "content-type") == "image/png");
+    let missing = http().get(svc.url("/share/no-such-listing")).send().await?;
+    ensure!(missing.status() == StatusCode::NOT_FOUND);
+    svc.stop().await
+}
