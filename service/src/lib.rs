@@ -242,6 +242,7 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::og_image::router())
         .merge(routes::health::router())
         .merge(routes::share::router())
+        .merge(routes::preview::router())
         .merge(routes::metrics::router())
         .merge(routes::admin::router(state.clone(), admin_routes()))
         .fallback(|| async { ApiError::NotFound })

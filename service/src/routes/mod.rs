@@ -5,5 +5,6 @@ pub mod experiments;
 pub mod health;
 pub mod metrics;
 pub mod og_image;
+pub mod preview;
 pub mod share;
 pub mod templates;

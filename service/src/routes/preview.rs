@@ -1,0 +1,187 @@
+//! `GET /preview`: the designers' gallery. Every live design × a set of sample listings (edge cases
+//! included), or one listing with two variants side by side (`?listing=ID&a=NAME&b=NAME`).
+//! Server-rendered; the images are ordinary `/api/og-image` URLs, so they exercise the real path.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::response::Html;
+use axum::routing::get;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::listings::is_valid_id;
+use crate::render::pipeline::card_input;
+use crate::render::templates::LoadedTemplate;
+use crate::routes::share::escape;
+
+/// The gallery's default rows: a typical listing and the edge cases designs must survive.
+const GALLERY_LISTINGS: &[&str] = &[
+    "dl-0001",
+    "dl_edge-long-title-1000",
+    "dl_edge-emoji",
+    "dl_edge-cjk-ja",
+    "dl_edge-rtl",
+    "dl_edge-html-script",
+    "dl_edge-null-price",
+    "dl_edge-all-null",
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/preview", get(preview))
+}
+
+struct PreviewQuery {
+    listing: Option<String>,
+    a: Option<String>,
+    b: Option<String>,
+}
+
+fn parse(raw: Option<&str>) -> Result<PreviewQuery, ApiError> {
+    let mut q = PreviewQuery {
+        listing: None,
+        a: None,
+        b: None,
+    };
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        let v = v.trim().to_string();
+        match k.as_ref() {
+            "listing" if !v.is_empty() => {
+                if !is_valid_id(&v) {
+                    return Err(ApiError::InvalidListingId);
+                }
+                q.listing = Some(v);
+            }
+            "a" if !v.is_empty() => q.a = Some(v),
+            "b" if !v.is_empty() => q.b = Some(v),
+            "listing" | "a" | "b" => {}
+            other => return Err(ApiError::UnknownParameter(other.chars().take(32).collect())),
+        }
+    }
+    Ok(q)
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Html<String>, ApiError> {
+    let query = parse(raw.as_deref())?;
+    let registry = state.cards.renderer.templates();
+    let live = registry.snapshot();
+    let designs: Vec<std::sync::Arc<LoadedTemplate>> = match (&query.a, &query.b) {
+        (None, None) => live
+            .values()
+            .filter(|t| !t.name.starts_with("fixture-"))
+            .cloned()
+            .collect(),
+        _ => {
+            let mut picked = Vec::new();
+            for name in [&query.a, &query.b].into_iter().flatten() {
+                let pick =
+                    state.pick_design(query.listing.as_deref().unwrap_or("dl-0001"), Some(name))?;
+                picked.push(pick.template);
+            }
+            picked
+        }
+    };
+    let ids: Vec<String> = match &query.listing {
+        Some(id) => vec![id.clone()],
+        None => GALLERY_LISTINGS.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut listings = Vec::new();
+    for id in &ids {
+        match state.listings.get(id).await {
+            Ok(Some(l)) => listings.push(l),
+            Ok(None) if query.listing.is_some() => {
+                return Err(ApiError::ListingNotFound(id.clone()));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return Err(ApiError::ListingSourceUnavailable {
+                    detail: e.to_string(),
+                });
+            }
+        }
+    }
+
+    // How long each design's `render` takes on the first listing (wasm only; capture is shown by the images).
+    let mut timings = Vec::new();
+    if let Some(first) = listings.first() {
+        for t in &designs {
+            let (registry, template) = (registry.clone(), t.clone());
+            let input = card_input(first, None, state.cards.renderer.brand());
+            let micros = tokio::task::spawn_blocking(move || {
+                let started = Instant::now();
+                registry
+                    .render(&template, &input)
+                    .map(|_| started.elapsed().as_micros())
+            })
+            .await
+            .ok()
+            .and_then(Result::ok);
+            timings.push(micros);
+        }
+    }
+
+    let mut html = String::from(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Card designs · preview</title>
+<style>
+body{margin:0;font-family:system-ui,sans-serif;background:#0b1220;color:#dbe4f0}
+header{padding:16px 24px;background:#111b2e;display:flex;gap:24px;align-items:center;flex-wrap:wrap}
+h1{font-size:18px;margin:0}form{display:flex;gap:8px;align-items:center}
+input,select,button{font:inherit;padding:4px 8px;border-radius:6px;border:1px solid #33415c;background:#0b1220;color:inherit}
+table{border-collapse:separate;border-spacing:16px}th{font-weight:600;text-align:left;vertical-align:bottom}
+td{vertical-align:top}img{width:480px;height:252px;border-radius:8px;background:#1b263b;display:block}
+.meta{font-size:12px;color:#8fa3bf}.id{font-size:12px;color:#8fa3bf;max-width:160px;word-break:break-all}
+</style></head><body><header><h1>Card designs</h1>"#,
+    );
+    let options: String = live
+        .keys()
+        .map(|n| format!("<option value=\"{0}\">{0}</option>", escape(n)))
+        .collect();
+    let _ = write!(
+        html,
+        r#"<form method="get" action="/preview" id="compare">
+<label>Listing <input name="listing" value="{listing}" placeholder="dl-0001" size="14"></label>
+<label>A <select name="a"><option value="">—</option>{options}</select></label>
+<label>B <select name="b"><option value="">—</option>{options}</select></label>
+<button type="submit">Compare</button></form><a href="/preview" style="color:#8fa3bf">all designs</a></header>"#,
+        listing = escape(query.listing.as_deref().unwrap_or_default()),
+    );
+    html.push_str("<table><thead><tr><th></th>");
+    for (t, micros) in designs
+        .iter()
+        .zip(timings.iter().chain(std::iter::repeat(&None)))
+    {
+        let timing = micros.map_or("—".into(), |m| {
+            format!("{:.2} ms wasm", m as f64 / 1000.0)
+        });
+        let _ = write!(
+            html,
+            r#"<th class="design" data-design="{name}">{name}<div class="meta">v{version} · {kb:.1} KB · {timing} · {digest}</div></th>"#,
+            name = escape(&t.name),
+            version = escape(&t.version),
+            kb = t.component_bytes as f64 / 1024.0,
+            digest = &t.digest[..12],
+        );
+    }
+    html.push_str("</tr></thead><tbody>");
+    for listing in &listings {
+        let _ = write!(html, r#"<tr><td class="id">{}</td>"#, escape(&listing.id));
+        for t in &designs {
+            let src = format!("/api/og-image/{}?variant={}", listing.id, t.name);
+            let _ = write!(
+                html,
+                r#"<td><a href="{src}"><img src="{src}" width="1200" height="630" alt="{name} card for {id}" data-design="{name}"></a></td>"#,
+                src = escape(&src),
+                name = escape(&t.name),
+                id = escape(&listing.id),
+            );
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</tbody></table></body></html>");
+    Ok(Html(html))
+}
