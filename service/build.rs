@@ -4,7 +4,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/images");
+    // Read at run time, not with env!(): a compiled build script is reused across checkouts that
+    // share a target directory, and a path baked in at compile time would point at another one.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest_dir).join("data/images");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .map(|entries| {
@@ -19,8 +22,9 @@ fn main() {
                 })
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{}: {e}: the sample images must be present", dir.display()));
     names.sort();
+    assert!(!names.is_empty(), "{}: no sample images found", dir.display());
     let mut out = String::from(
         "/// Embedded sample images by file name.\npub static SAMPLE_IMAGES: &[(&str, &[u8])] = &[\n",
     );
