@@ -124,29 +124,9 @@ impl S3Server {
         self.enforces_policies
     }
 
-    /// An SDK client for this server: path-style addressing, static credentials, region
-    /// us-east-1, checksums only where an operation requires them (emulators lag the SDK).
+    /// An SDK client for this server (see [`client`]).
     pub fn client(&self) -> Client {
-        Client::from_conf(self.config().build())
-    }
-
-    fn config(&self) -> aws_sdk_s3::config::Builder {
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        aws_sdk_s3::config::Builder::new()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                ACCESS_KEY, SECRET_KEY, None, None, "card-e2e",
-            ))
-            .force_path_style(true)
-            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-            .http_client(http_client)
+        client(&self.endpoint)
     }
 
     /// Creates a bucket; one this server already holds for us is fine.
@@ -165,32 +145,11 @@ impl S3Server {
         }
     }
 
-    /// One quick ListBuckets with no retries: a success, or an S3 error short of a 5xx, means the
-    /// server is up; a 5xx means it is still starting.
-    async fn answers(&self) -> bool {
-        let probe = Client::from_conf(
-            self.config()
-                .retry_config(RetryConfig::disabled())
-                .timeout_config(
-                    TimeoutConfig::builder()
-                        .operation_timeout(Duration::from_secs(2))
-                        .build(),
-                )
-                .build(),
-        );
-        match probe.list_buckets().send().await {
-            Ok(_) => true,
-            Err(err) => err
-                .raw_response()
-                .is_some_and(|response| response.status().as_u16() < 500),
-        }
-    }
-
     /// Polls until the server answers, with a deadline; fails at once if a spawned server exits.
     async fn wait_until_answers(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + self.backend.patience();
         loop {
-            if self.answers().await {
+            if answers(&self.endpoint).await {
                 return Ok(());
             }
             if let Lifetime::Process(process) = &mut self.lifetime
@@ -216,8 +175,55 @@ impl S3Server {
     }
 }
 
+/// An SDK client for a local server: path-style addressing, the emulators' conventional static
+/// credentials, region us-east-1, checksums only where an operation requires them (emulators lag
+/// the SDK).
+pub fn client(endpoint: &str) -> Client {
+    Client::from_conf(config(endpoint).build())
+}
+
+fn config(endpoint: &str) -> aws_sdk_s3::config::Builder {
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    aws_sdk_s3::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "card-e2e",
+        ))
+        .force_path_style(true)
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .http_client(http_client)
+}
+
+/// One quick ListBuckets with no retries: a success, or an S3 error short of a 5xx (say, access
+/// denied on a real server), means the server is up; a 5xx means it is still starting.
+pub async fn answers(endpoint: &str) -> bool {
+    let probe = Client::from_conf(
+        config(endpoint)
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(2))
+                    .build(),
+            )
+            .build(),
+    );
+    match probe.list_buckets().send().await {
+        Ok(_) => true,
+        Err(err) => err
+            .raw_response()
+            .is_some_and(|response| response.status().as_u16() < 500),
+    }
+}
+
 /// A Docker daemon that answers a ping within 2 s (the `docker` client alone is not enough).
-async fn docker_answers() -> bool {
+pub async fn docker_answers() -> bool {
     let ping = async {
         let docker = testcontainers::core::client::docker_client_instance()
             .await
@@ -301,21 +307,8 @@ impl ServerProcess {
         fs::create_dir_all(&dir)?;
         let name = format!("{backend:?}-{}-{port}", std::process::id()).to_lowercase();
         let log = dir.join(format!("{name}.log"));
-        let (mut cmd, scratch) = match backend {
-            Backend::Moto => {
-                let mut cmd = Command::new(moto_server(&tools)?);
-                cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
-                (cmd, None)
-            }
-            Backend::LocalStackHost => {
-                let scratch = dir.join(name);
-                fs::create_dir_all(&scratch)?;
-                (localstack_command(&tools, port, &scratch)?, Some(scratch))
-            }
-            Backend::External | Backend::LocalStackDocker => {
-                unreachable!("only host backends are spawned")
-            }
-        };
+        let scratch = (backend == Backend::LocalStackHost).then(|| dir.join(&name));
+        let mut cmd = host_command(backend, &tools, port, scratch.as_deref())?;
         let out = fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
         let child = cmd
             .stdin(Stdio::null())
@@ -361,6 +354,31 @@ impl Drop for ServerProcess {
             eprintln!("S3 server output kept in {}", self.log.display());
         } else {
             let _ = fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// The command line of a host server listening on `127.0.0.1:port`, from the tools `cargo xtask`
+/// installs; LocalStack keeps its data in `scratch` (created here).
+pub fn host_command(
+    backend: Backend,
+    tools: &Path,
+    port: u16,
+    scratch: Option<&Path>,
+) -> anyhow::Result<Command> {
+    match (backend, scratch) {
+        (Backend::Moto, _) => {
+            let mut cmd = Command::new(moto_server(tools)?);
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            Ok(cmd)
+        }
+        (Backend::LocalStackHost, Some(scratch)) => {
+            fs::create_dir_all(scratch).with_context(|| format!("create {}", scratch.display()))?;
+            localstack_command(tools, port, scratch)
+        }
+        (Backend::LocalStackHost, None) => bail!("LocalStack needs a data directory"),
+        (Backend::External | Backend::LocalStackDocker, _) => {
+            bail!("{backend:?} is not a server spawned on the host")
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask dev`: the service running locally against a local S3, from a bare machine.
 //!
-//! Installs what is missing, builds the templates, starts (or reuses) the local S3 server and its
-//! bucket, then builds and runs `card-service` until Ctrl-C, which it forwards to the service.
+//! Installs what is missing, builds the templates, starts (or reuses) the local S3 server and
+//! provisions its bucket as `provision-bucket` does (CORS, lifecycle, public-read policy), then
+//! builds and runs `card-service` until Ctrl-C, which it forwards to the service.
 
 use std::{
     net::SocketAddr,
@@ -18,7 +19,7 @@ use tokio::{
 };
 
 use crate::{
-    install, s3_server, templates,
+    install, provision_bucket, s3_server, templates,
     util::{self, cargo_metadata, project_root},
 };
 
@@ -41,15 +42,14 @@ pub struct Dev {
 impl Dev {
     pub async fn run(self) -> Result<()> {
         let root = project_root();
+        let settings = util::load_settings()?;
         let browser = install::browser()?;
         templates::build()?;
         let s3 = if self.no_s3 {
             None
         } else {
             let running = s3_server::up(&s3_server::UpOptions::default()).await?;
-            let bucket = s3_server::bucket_name();
-            util::step(format_args!("provisioning bucket {bucket}"));
-            s3_server::ensure_bucket(&running.endpoint, &bucket).await?;
+            provision_bucket::provision_local(&running, &settings).await?;
             Some(running)
         };
 
@@ -80,9 +80,7 @@ impl Dev {
         match &s3 {
             Some(running) => {
                 cmd.env("S3__ENABLED", "true")
-                    .env("S3__ENDPOINT_URL", &running.endpoint)
-                    .env("AWS_S3_BUCKET_NAME", s3_server::bucket_name())
-                    .env("AWS_REGION", s3_server::region());
+                    .env("S3__ENDPOINT_URL", &running.endpoint);
                 // Local emulators accept anything; keep the caller's keys for a real endpoint.
                 for (name, fallback) in [
                     ("AWS_ACCESS_KEY_ID", "test"),
@@ -131,8 +129,7 @@ impl Dev {
                 if let Some(running) = &s3 {
                     println!(
                         "Local S3:     {} (bucket {})",
-                        running.endpoint,
-                        s3_server::bucket_name()
+                        running.endpoint, settings.s3.bucket_name
                     );
                 }
                 println!("Ctrl-C stops the service.");

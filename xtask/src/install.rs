@@ -14,14 +14,14 @@ use anyhow::{Context, Result, bail};
 
 use crate::util::{self, env_nonempty, find_in_path, run, tools_dir};
 
-/// The driver version `playwright-rs` 0.20.1 speaks to; another version fails the handshake.
-pub const PLAYWRIGHT_CORE_VERSION: &str = "1.64.0";
+/// The driver version `playwright-rs` speaks to (1.64.0 for 0.20.1); another version fails the handshake.
+pub const PLAYWRIGHT_CORE_VERSION: &str = playwright_rs::PLAYWRIGHT_VERSION;
 pub const MOTO_VERSION: &str = "5.2.5";
 /// The last LocalStack release that runs on Python 3.11.
 pub const LOCALSTACK_VERSION: &str = "4.13.1";
 pub const WASM_TARGET: &str = "wasm32-wasip2";
 
-const NODE: &str = "/usr/bin/node";
+pub const NODE: &str = "/usr/bin/node";
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Debian packages the renderer needs, each with a file it installs: the file present means the
@@ -115,10 +115,15 @@ fn chromium_path() -> Result<PathBuf> {
     Ok(custom)
 }
 
+/// Where xtask installs the driver: `$CARD_TOOLS_DIR/node_modules/playwright-core`.
+pub fn driver_package_dir() -> PathBuf {
+    tools_dir().join("node_modules/playwright-core")
+}
+
 /// `npm install --prefix $CARD_TOOLS_DIR playwright-core@1.64.0`, unless that version is there.
 fn playwright_driver() -> Result<PathBuf> {
     let tools = tools_dir();
-    let package_dir = tools.join("node_modules/playwright-core");
+    let package_dir = driver_package_dir();
     let cli_js = package_dir.join("cli.js");
     let installed = package_version(&package_dir.join("package.json"));
     if cli_js.is_file() && installed.as_deref() == Some(PLAYWRIGHT_CORE_VERSION) {
@@ -151,19 +156,90 @@ fn playwright_driver() -> Result<PathBuf> {
     Ok(cli_js)
 }
 
-fn package_version(package_json: &Path) -> Option<String> {
+/// The `version` of an npm `package.json`.
+pub fn package_version(package_json: &Path) -> Option<String> {
     let text = fs::read_to_string(package_json).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     Some(json.get("version")?.as_str()?.to_owned())
 }
 
+/// The build tools a JavaScript card design pins in its `package.json` (`componentize-qjs`,
+/// `@bytecodealliance/jco`), installed outside the repository.
+#[derive(Debug, Clone)]
+pub struct JsToolchain {
+    /// `$CARD_TOOLS_DIR/js/NAME`, holding a copy of the design's `package.json`.
+    pub prefix: PathBuf,
+}
+
+impl JsToolchain {
+    /// An executable the packages install, e.g. `componentize-qjs` or `jco`.
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.prefix.join("node_modules/.bin").join(name)
+    }
+}
+
+/// `npm install` of the design's pinned dev dependencies into `$CARD_TOOLS_DIR/js/NAME`,
+/// unless that exact `package.json` was installed there already (the repository never gets a
+/// `node_modules`).
+pub fn js_toolchain(name: &str, design_dir: &Path) -> Result<JsToolchain> {
+    let toolchain = JsToolchain {
+        prefix: tools_dir().join("js").join(name),
+    };
+    let manifest_path = design_dir.join("package.json");
+    let manifest = fs::read(&manifest_path)
+        .with_context(|| format!("could not read {}", manifest_path.display()))?;
+    // What was installed, byte for byte: a changed pin means a reinstall.
+    let stamp = toolchain.prefix.join("package.json.installed");
+    let wanted = ["componentize-qjs", "jco"];
+    if fs::read(&stamp).is_ok_and(|installed| installed == manifest)
+        && wanted.iter().all(|bin| toolchain.bin(bin).exists())
+    {
+        eprintln!(
+            "    ok: {name}'s JavaScript build tools ({})",
+            toolchain.prefix.display()
+        );
+        return Ok(toolchain);
+    }
+    if find_in_path("npm").is_none() || !Path::new(NODE).exists() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    eprintln!(
+        "    installing {name}'s JavaScript build tools into {}",
+        toolchain.prefix.display()
+    );
+    fs::create_dir_all(&toolchain.prefix)
+        .with_context(|| format!("could not create {}", toolchain.prefix.display()))?;
+    fs::write(toolchain.prefix.join("package.json"), &manifest)
+        .with_context(|| format!("could not write into {}", toolchain.prefix.display()))?;
+    run(Command::new("npm").current_dir(&toolchain.prefix).args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--no-package-lock",
+    ]))
+    .with_context(|| {
+        format!(
+            "npm could not install the tools pinned in {}: check that the npm registry is \
+             reachable and the versions exist (`npm view componentize-qjs versions`)",
+            manifest_path.display()
+        )
+    })?;
+    if let Some(missing) = wanted.iter().find(|bin| !toolchain.bin(bin).exists()) {
+        bail!(
+            "npm finished but {} is missing: {} must list `componentize-qjs` and \
+             `@bytecodealliance/jco` in devDependencies",
+            toolchain.bin(missing).display(),
+            manifest_path.display()
+        );
+    }
+    fs::write(&stamp, &manifest).with_context(|| format!("could not write {}", stamp.display()))?;
+    Ok(toolchain)
+}
+
 /// `rustup target add wasm32-wasip2` unless the toolchain already has its standard library.
 pub fn wasm_target() -> Result<()> {
     util::step(format_args!("checking the {WASM_TARGET} target"));
-    let sysroot = util::read(Command::new("rustc").args(["--print", "sysroot"]))?;
-    let libdir = Path::new(sysroot.trim())
-        .join("lib/rustlib")
-        .join(WASM_TARGET);
+    let (sysroot, libdir) = wasm_target_libdir()?;
     if libdir.is_dir() {
         eprintln!("    ok: {WASM_TARGET} ({})", libdir.display());
         return Ok(());
@@ -172,11 +248,19 @@ pub fn wasm_target() -> Result<()> {
         bail!(
             "the {WASM_TARGET} target is missing from {} and there is no rustup to add it: \
              install it with your toolchain manager (rustup: `rustup target add {WASM_TARGET}`)",
-            sysroot.trim()
+            sysroot.display()
         );
     }
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
         .with_context(|| format!("could not add the {WASM_TARGET} target"))
+}
+
+/// The toolchain's sysroot and where the wasm target's standard library lives in it.
+pub fn wasm_target_libdir() -> Result<(PathBuf, PathBuf)> {
+    let sysroot = util::read(Command::new("rustc").args(["--print", "sysroot"]))?;
+    let sysroot = PathBuf::from(sysroot.trim());
+    let libdir = sysroot.join("lib/rustlib").join(WASM_TARGET);
+    Ok((sysroot, libdir))
 }
 
 /// A venv at `$CARD_TOOLS_DIR/moto-venv` with moto's S3 server; returns the `moto_server` path.

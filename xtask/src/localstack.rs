@@ -1,14 +1,19 @@
 //! `cargo xtask localstack up|down|status`: the local S3 server, by hand.
+//!
+//! `up` starts LocalStack with `docker compose` where a Docker daemon answers, else moto (or
+//! LocalStack with `--backend localstack`, falling back to moto where it does not install) on the
+//! host; records its PID and endpoint so `down` and `status` work from any shell; waits until it
+//! answers; and provisions the bucket as `provision-bucket` does.
 
 use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::{s3_server, util};
+use crate::{provision_bucket, s3_server, util};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Localstack {
-    /// Start a local S3 server (idempotent) and wait until it answers.
+    /// Start a local S3 server (idempotent), wait until it answers, and provision the bucket.
     Up(s3_server::UpOptions),
     /// Stop the server `up` started.
     Down,
@@ -22,6 +27,9 @@ impl Localstack {
         match self {
             Localstack::Up(options) => {
                 let running = s3_server::up(&options).await?;
+                // Every backend ends with the same bucket; compose's LocalStack has its init hook
+                // do it too, so this finds nothing to change there.
+                provision_bucket::provision_local(&running, &util::load_settings()?).await?;
                 println!(
                     "localstack up: {} answers at {} ({})",
                     running.backend.describe(),

@@ -2,12 +2,19 @@
 //!
 //! A plain binary behind the `.cargo/config.toml` alias; one module per command.
 
+mod checks;
+mod config;
 mod dev;
+mod doctor;
 mod install;
 mod localstack;
+mod provision_bucket;
 mod s3_server;
+mod s3_target;
 mod templates;
 mod test;
+mod test_playwright;
+mod test_s3;
 mod util;
 
 use std::process::ExitCode;
@@ -38,6 +45,16 @@ enum Command {
     /// Card designs and test fixtures (WebAssembly components).
     #[command(subcommand)]
     Templates(templates::Templates),
+    /// Create and configure the bucket (public access block, CORS, lifecycle, policy), idempotently.
+    ProvisionBucket(provision_bucket::ProvisionBucket),
+    /// Check the bucket end to end: upload, anonymous public read, private denied, CORS, lifecycle.
+    TestS3(test_s3::TestS3),
+    /// Render test cards through the service's browser pool; report versions and times.
+    TestPlaywright(test_playwright::TestPlaywright),
+    /// Check every prerequisite and setting; print a table with a fix for each failure.
+    Doctor(doctor::Doctor),
+    /// Print the effective settings, secrets redacted.
+    Config(config::Config),
 }
 
 #[tokio::main]
@@ -47,6 +64,11 @@ async fn main() -> ExitCode {
         Command::Test(test) => test.run(),
         Command::Localstack(localstack) => localstack.run().await,
         Command::Templates(templates) => templates.run(),
+        Command::ProvisionBucket(provision) => provision.run().await,
+        Command::TestS3(test_s3) => test_s3.run().await,
+        Command::TestPlaywright(test_playwright) => test_playwright.run().await,
+        Command::Doctor(doctor) => doctor.run().await,
+        Command::Config(config) => config.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,15 +16,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_s3::{
-    Client,
-    config::{
-        BehaviorVersion, Credentials, Region, RequestChecksumCalculation,
-        ResponseChecksumValidation, retry::RetryConfig, timeout::TimeoutConfig,
-    },
-    types::{BucketLocationConstraint, CreateBucketConfiguration},
-};
-use aws_smithy_http_client::tls;
+use card_e2e::s3::{self as harness, answers};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -33,10 +25,6 @@ use crate::{
 };
 
 pub const DEFAULT_PORT: u16 = 4566;
-pub const DEFAULT_BUCKET: &str = "dealbrain-card-images";
-pub const DEFAULT_REGION: &str = "us-east-1";
-/// Emulators accept any credentials; these are the conventional ones.
-const TEST_CREDENTIALS: (&str, &str) = ("test", "test");
 
 /// What serves S3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +40,16 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Whether anonymous requests are checked against bucket policies: moto does, LocalStack
+    /// never does, and what an `S3_ENDPOINT` server does is unknown.
+    pub fn enforces_policies(self) -> Option<bool> {
+        match self {
+            Backend::Moto => Some(true),
+            Backend::DockerCompose | Backend::Localstack => Some(false),
+            Backend::External => None,
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Backend::External => "S3_ENDPOINT",
@@ -152,12 +150,19 @@ pub async fn up(options: &UpOptions) -> Result<Running> {
     {
         return Ok(running);
     }
-    let running = if docker_answers() {
+    let running = if harness::docker_answers().await {
         start_compose(options).await?
     } else {
         match options.backend {
             HostBackend::Moto => start_moto(options.port).await?,
-            HostBackend::Localstack => start_localstack(options.port).await?,
+            HostBackend::Localstack => match install::localstack() {
+                Ok(_) => start_localstack(options.port).await?,
+                // LocalStack on the host needs an old Python stack; moto runs anywhere.
+                Err(err) => {
+                    eprintln!("    LocalStack does not install here ({err:#}); using moto instead");
+                    start_moto(options.port).await?
+                }
+            },
         }
     };
     write_state(&running)?;
@@ -225,26 +230,18 @@ async fn start_compose(options: &UpOptions) -> Result<Running> {
 }
 
 async fn start_moto(port: u16) -> Result<Running> {
-    let server = install::moto()?;
-    let mut cmd = Command::new(server);
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    install::moto()?;
+    let cmd = harness::host_command(harness::Backend::Moto, &util::tools_dir(), port, None)?;
     spawn_detached(Backend::Moto, cmd, port, Duration::from_secs(30)).await
 }
 
 async fn start_localstack(port: u16) -> Result<Running> {
-    let python = install::localstack()?;
-    let root = state_dir().join("localstack");
-    fs::create_dir_all(&root)?;
-    let mut cmd = Command::new(python);
-    cmd.args(["-m", "localstack.runtime.main"])
-        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
-        .env("SERVICES", "s3")
-        .env("EAGER_SERVICE_LOADING", "1")
-        .env("DISABLE_EVENTS", "1")
-        .env("SKIP_SSL_CERT_DOWNLOAD", "1")
-        .env("DNS_ADDRESS", "0")
-        .env("PERSISTENCE", "0")
-        .env("FILESYSTEM_ROOT", &root);
+    let cmd = harness::host_command(
+        harness::Backend::LocalStackHost,
+        &util::tools_dir(),
+        port,
+        Some(&state_dir().join("localstack")),
+    )?;
     spawn_detached(Backend::Localstack, cmd, port, Duration::from_secs(90)).await
 }
 
@@ -331,20 +328,26 @@ pub fn down() -> Result<()> {
     remove_state()
 }
 
-/// Prints what runs; fails when nothing answers, so scripts can test it.
-pub async fn status() -> Result<Running> {
-    let running = match (env_nonempty("S3_ENDPOINT"), read_state()?) {
-        (Some(endpoint), _) => Running {
+/// The local server: `S3_ENDPOINT`, else the one `up` recorded (which may have died since).
+pub fn recorded() -> Result<Option<Running>> {
+    if let Some(endpoint) = env_nonempty("S3_ENDPOINT") {
+        return Ok(Some(Running {
             backend: Backend::External,
             endpoint,
             pid: None,
             log: None,
-        },
-        (None, Some(running)) => running,
-        (None, None) => bail!(
+        }));
+    }
+    read_state()
+}
+
+/// Prints what runs; fails when nothing answers, so scripts can test it.
+pub async fn status() -> Result<Running> {
+    let Some(running) = recorded()? else {
+        bail!(
             "no local S3 server is recorded in {}: start one with `cargo xtask localstack up`",
             state_file().display()
-        ),
+        );
     };
     eprintln!("    backend:  {}", running.backend.describe());
     eprintln!("    endpoint: {}", running.endpoint);
@@ -410,110 +413,6 @@ fn signal_group(pid: u32, signal: libc::c_int) {
     // SAFETY: killpg only sends a signal; a group that is gone already gives ESRCH, which is fine.
     unsafe {
         libc::killpg(pgid, signal);
-    }
-}
-
-/// A Docker daemon that answers within a few seconds (the `docker` client alone is not enough).
-fn docker_answers() -> bool {
-    let Ok(mut child) = Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    else {
-        return false;
-    };
-    let deadline = Instant::now() + Duration::from_secs(3);
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return status.success(),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return false;
-            }
-        }
-    }
-}
-
-/// An S3 client for a local server: path-style addressing, static credentials, checksums only
-/// where an operation requires them (emulators lag behind the SDK's default checksums).
-pub fn client(endpoint: &str) -> Client {
-    Client::from_conf(config(endpoint).build())
-}
-
-fn config(endpoint: &str) -> aws_sdk_s3::config::Builder {
-    let key = env_nonempty("AWS_ACCESS_KEY_ID").unwrap_or_else(|| TEST_CREDENTIALS.0.to_owned());
-    let secret =
-        env_nonempty("AWS_SECRET_ACCESS_KEY").unwrap_or_else(|| TEST_CREDENTIALS.1.to_owned());
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
-    aws_sdk_s3::config::Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new(region()))
-        .credentials_provider(Credentials::new(key, secret, None, None, "xtask"))
-        .force_path_style(true)
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-        .http_client(http_client)
-}
-
-pub fn region() -> String {
-    env_nonempty("AWS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_owned())
-}
-
-pub fn bucket_name() -> String {
-    env_nonempty("AWS_S3_BUCKET_NAME").unwrap_or_else(|| DEFAULT_BUCKET.to_owned())
-}
-
-/// Creates the bucket unless it exists; says which.
-pub async fn ensure_bucket(endpoint: &str, bucket: &str) -> Result<()> {
-    let client = client(endpoint);
-    if client.head_bucket().bucket(bucket).send().await.is_ok() {
-        eprintln!("    ok: bucket {bucket} exists");
-        return Ok(());
-    }
-    let mut request = client.create_bucket().bucket(bucket);
-    let region = region();
-    // us-east-1 is the one region that rejects an explicit location constraint.
-    if region != DEFAULT_REGION {
-        request = request.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(region.as_str()))
-                .build(),
-        );
-    }
-    request.send().await.with_context(|| {
-        format!("could not create the bucket {bucket} at {endpoint}: is the server an S3 server?")
-    })?;
-    eprintln!("    created bucket {bucket}");
-    Ok(())
-}
-
-/// One quick ListBuckets: a success, or an S3 error short of a 5xx (say, access denied on a real
-/// server), means the server is up; a 5xx means it is still starting.
-async fn answers(endpoint: &str) -> bool {
-    let client = Client::from_conf(
-        config(endpoint)
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_timeout(Duration::from_secs(2))
-                    .build(),
-            )
-            .build(),
-    );
-    match client.list_buckets().send().await {
-        Ok(_) => true,
-        Err(err) => err
-            .raw_response()
-            .is_some_and(|response| response.status().as_u16() < 500),
     }
 }
 

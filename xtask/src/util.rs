@@ -9,6 +9,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+use card_service::settings::Settings;
 use serde::Deserialize;
 
 /// The workspace root, one level above `xtask/`.
@@ -37,13 +38,29 @@ pub fn tools_dir() -> PathBuf {
     std::path::absolute(&dir).unwrap_or(dir)
 }
 
-/// Where xtask records what it left running (the local S3 server), beside the tools.
+/// Where xtask records what it left running (the local S3 server): `CARD_STATE_DIR`, else beside
+/// the tools. Tests point it elsewhere so they never touch a developer's server.
 pub fn state_dir() -> PathBuf {
+    if let Some(dir) = env_nonempty("CARD_STATE_DIR") {
+        return PathBuf::from(dir);
+    }
     let tools = tools_dir();
     match tools.parent() {
         Some(parent) => parent.join("state"),
         None => tools.join("state"),
     }
+}
+
+/// The service's settings as the service would load them, from the project root (so `.env`,
+/// `card-service.toml` and relative paths mean what they mean under `cargo xtask dev`).
+pub fn load_settings() -> Result<Settings> {
+    let root = project_root();
+    env::set_current_dir(&root)
+        .with_context(|| format!("could not change to the project root {}", root.display()))?;
+    Settings::from_env().context(
+        "invalid settings (environment, .env or card-service.toml): fix the variable named above; \
+         .env.example documents each one",
+    )
 }
 
 /// An environment variable that is set to something other than the empty string.

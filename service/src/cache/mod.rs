@@ -6,6 +6,7 @@
 //! new key: invalidation needs no purge, and old objects are left for the cleanup job.
 
 pub mod memory;
+pub mod provision;
 pub mod s3;
 
 use std::time::SystemTime;
