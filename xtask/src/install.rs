@@ -416,3 +416,47 @@ fn apt_install(packages: &[&str]) -> Result<()> {
         .args(packages))
     .with_context(|| format!("could not install {list} (try `{fix}`)"))
 }
+
+#[cfg(test)]
+mod tests {
+    use card_service::settings::Settings;
+
+    use super::*;
+    use crate::util::project_root;
+
+    /// The image installs what `dev` installs, the driver playwright-rs speaks, runs as a user of
+    /// its own and has a health check; its `ENV` names are settings the service knows.
+    #[test]
+    fn the_dockerfile_installs_what_the_service_needs() {
+        let dockerfile = fs::read_to_string(project_root().join("service/Dockerfile")).unwrap();
+        for (package, _) in BROWSER_PACKAGES {
+            assert!(
+                dockerfile.contains(package),
+                "service/Dockerfile does not install {package}"
+            );
+        }
+        assert!(
+            dockerfile.contains(&format!("playwright-core@{PLAYWRIGHT_CORE_VERSION}")),
+            "service/Dockerfile installs another driver than playwright-core@{PLAYWRIGHT_CORE_VERSION}"
+        );
+        let user = dockerfile
+            .lines()
+            .filter_map(|line| line.strip_prefix("USER "))
+            .last()
+            .expect("no USER line");
+        assert!(!["root", "0"].contains(&user.trim()), "runs as {user}");
+        assert!(dockerfile.contains("HEALTHCHECK"), "no HEALTHCHECK");
+        let known = Settings::default().redacted();
+        let env_block = &dockerfile[dockerfile.find("ENV PLAYWRIGHT_NODE_EXE").unwrap()..];
+        let env_block = &env_block[..env_block.find("\nEXPOSE").unwrap()];
+        for name in env_block
+            .split_whitespace()
+            .filter_map(|word| word.split_once('=').map(|(name, _)| name))
+        {
+            assert!(
+                known.contains_key(name) || name.starts_with("PLAYWRIGHT_"),
+                "service/Dockerfile sets {name}, which is no setting"
+            );
+        }
+    }
+}
