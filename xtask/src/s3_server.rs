@@ -213,10 +213,12 @@ async fn start_compose(options: &UpOptions) -> Result<Running> {
             options.port
         );
     }
+    // `--wait`: until its health check passes, i.e. the init hook has provisioned the bucket.
     util::run(Command::new("docker").current_dir(&root).args([
         "compose",
         "up",
         "-d",
+        "--wait",
         "localstack",
     ]))?;
     let endpoint = format!("http://127.0.0.1:{DEFAULT_PORT}");
@@ -443,5 +445,85 @@ async fn wait_until_answers(
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use card_service::settings::Settings;
+    use yaml_rust2::{Yaml, YamlLoader};
+
+    use super::*;
+
+    /// Docker cannot run here, so the compose file is checked by reading it: the services, the
+    /// pinned tokenless LocalStack, the init hook, and environment names the service knows.
+    #[test]
+    fn the_compose_file_is_in_step_with_the_settings() {
+        let root = project_root();
+        let text = fs::read_to_string(root.join("docker-compose.yml")).unwrap();
+        let docs = YamlLoader::load_from_str(&text).unwrap();
+        let services = &docs[0]["services"];
+
+        let localstack = &services["localstack"];
+        let image = localstack["image"].as_str().unwrap();
+        let version = image
+            .strip_prefix("localstack/localstack:4.")
+            .unwrap_or_else(|| {
+                panic!("{image}: expected a pinned 4.x tag (`latest` needs an auth token)")
+            });
+        let minor: u32 = version.split('.').next().unwrap().parse().unwrap();
+        assert!(minor <= 14, "{image}: tags after 4.14.0 need an auth token");
+        let volumes: Vec<&str> = localstack["volumes"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .filter_map(Yaml::as_str)
+            .collect();
+        assert!(
+            volumes
+                .iter()
+                .any(|v| v.starts_with("./localstack/init/ready.d:")),
+            "{volumes:?}"
+        );
+        let hook_needs = ["AWS_S3_BUCKET_NAME", "AWS_REGION", "S3__CACHE_TTL_SECONDS"];
+        for name in hook_needs {
+            assert!(
+                !localstack["environment"][name].is_badvalue(),
+                "localstack lacks {name}"
+            );
+        }
+
+        let service = &services["card-service"];
+        let dockerfile = service["build"]["dockerfile"].as_str().unwrap();
+        assert!(root.join(dockerfile).is_file(), "{dockerfile} is missing");
+        assert_eq!(service["build"]["context"].as_str(), Some("."));
+        assert_eq!(
+            service["depends_on"]["localstack"]["condition"].as_str(),
+            Some("service_healthy")
+        );
+        let known: BTreeSet<String> = Settings::default().redacted().into_keys().collect();
+        let environment = service["environment"].as_hash().unwrap();
+        for name in environment.keys().filter_map(Yaml::as_str) {
+            assert!(
+                known.contains(name),
+                "card-service sets {name}, which is no setting"
+            );
+        }
+        for name in hook_needs {
+            assert!(
+                environment.contains_key(&Yaml::String(name.into())),
+                "card-service lacks {name}, so its bucket and the hook's could differ"
+            );
+        }
+        assert_eq!(
+            service["environment"]["S3__ENDPOINT_URL"].as_str(),
+            Some("http://localstack:4566")
+        );
+        assert!(
+            service["shm_size"].as_str().is_some(),
+            "Chromium needs a larger /dev/shm"
+        );
     }
 }
