@@ -1,8 +1,9 @@
 //! `cargo xtask doctor`: every prerequisite and setting, checked, as a table with a fix per failure.
 //!
 //! Looks only; installs nothing (`cargo xtask dev` does). Exits non-zero when a required check
-//! fails. S3 is checked when the service uses it (`S3__ENABLED=true`), when an endpoint is given,
-//! or when `cargo xtask localstack up` runs a local server; otherwise its rows are skipped.
+//! fails. S3 is checked when the service uses it (`S3__ENABLED=true`), when `--endpoint` or
+//! `--aws` is given, or when a local server from `cargo xtask localstack up` answers; otherwise
+//! its rows are skipped.
 
 use anyhow::{Result, bail};
 use aws_sdk_s3::error::DisplayErrorContext;
@@ -75,13 +76,21 @@ async fn s3_rows(args: &TargetArgs, settings: &Settings) -> Result<[Check; 2]> {
     const CONFIGURED: &str = "bucket configured";
     let target = Target::resolve(args, settings)?;
     let explicit = args.aws || args.endpoint.is_some();
-    if !settings.s3.enabled && !explicit && target.source == Source::Aws {
-        let why =
-            "S3__ENABLED=false, no endpoint and no local server: the service caches in memory only";
-        return Ok([
-            Check::skipped(REACHABLE, why),
-            Check::skipped(CONFIGURED, why),
-        ]);
+    if !settings.s3.enabled && !explicit {
+        // The service does not use S3; a local server `localstack up` left running is still
+        // worth checking (`dev` uses it), a dead one is not worth a failure.
+        let local_answers = match (&target.source, &target.s3.endpoint_url) {
+            (Source::LocalServer(_), Some(endpoint)) => card_e2e::s3::answers(endpoint).await,
+            _ => false,
+        };
+        if !local_answers {
+            let why =
+                "S3__ENABLED=false and no local server answers: the service caches in memory only";
+            return Ok([
+                Check::skipped(REACHABLE, why),
+                Check::skipped(CONFIGURED, why),
+            ]);
+        }
     }
     let client = target.client().await;
     let spec = target.spec();

@@ -215,3 +215,23 @@ fn config_prints_settings_with_secrets_redacted() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn doctor_fails_with_a_fix_for_each_problem() -> anyhow::Result<()> {
+    let dead = format!("http://127.0.0.1:{}", free_port()?);
+    let (output, text) = run(xtask(&["doctor", "--endpoint", &dead])
+        .env("PLAYWRIGHT__EXECUTABLE_PATH", "/nonexistent/chromium")
+        .env("TEMPLATES__DIR", "/nonexistent/dist"))?;
+    ensure!(!output.status.success(), "doctor passed:\n{text}");
+    for expected in [
+        "no Chromium at /nonexistent/chromium",
+        "fix: apt-get install -y chromium",
+        "the default design `classic` is not built",
+        "fix: cargo xtask templates build",
+        "Connection refused",
+        "doctor: ",
+    ] {
+        ensure!(text.contains(expected), "no `{expected}` in:\n{text}");
+    }
+    Ok(())
+}
