@@ -24,7 +24,11 @@ fn main() {
         })
         .unwrap_or_else(|e| panic!("{}: {e}: the sample images must be present", dir.display()));
     names.sort();
-    assert!(!names.is_empty(), "{}: no sample images found", dir.display());
+    assert!(
+        !names.is_empty(),
+        "{}: no sample images found",
+        dir.display()
+    );
     let mut out = String::from(
         "/// Embedded sample images by file name.\npub static SAMPLE_IMAGES: &[(&str, &[u8])] = &[\n",
     );

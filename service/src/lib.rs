@@ -157,6 +157,17 @@ impl AppState {
         image_cache_control(&self.settings)
     }
 
+    /// A listing by id: 404 `listing-not-found` when absent, 502 when the source fails.
+    pub async fn listing(&self, id: &str) -> Result<Arc<listings::Listing>, ApiError> {
+        self.listings
+            .get(id)
+            .await
+            .map_err(|e| ApiError::ListingSourceUnavailable {
+                detail: e.to_string(),
+            })?
+            .ok_or_else(|| ApiError::ListingNotFound(id.to_string()))
+    }
+
     /// The experiment, variant and design for a request: `?variant=NAME` when it names a variant of
     /// the experiment or a live design (designers previewing), else the sticky weighted assignment.
     pub fn pick_design(&self, listing_id: &str, variant: Option<&str>) -> Result<Pick, ApiError> {

@@ -68,14 +68,7 @@ async fn og_image(
     }
     let query = ImageQuery::parse(raw.as_deref())?;
     // 2. listing
-    let listing = state
-        .listings
-        .get(&listing_id)
-        .await
-        .map_err(|e| ApiError::ListingSourceUnavailable {
-            detail: e.to_string(),
-        })?
-        .ok_or_else(|| ApiError::ListingNotFound(listing_id.clone()))?;
+    let listing = state.listing(&listing_id).await?;
     // 3. design
     let pick = state.pick_design(&listing.id, query.variant.as_deref())?;
     let (variant, template) = (&pick.variant, &pick.template);

@@ -25,14 +25,7 @@ async fn share(
         return Err(ApiError::InvalidListingId);
     }
     let query = ImageQuery::parse(raw.as_deref())?;
-    let listing = state
-        .listings
-        .get(&listing_id)
-        .await
-        .map_err(|e| ApiError::ListingSourceUnavailable {
-            detail: e.to_string(),
-        })?
-        .ok_or_else(|| ApiError::ListingNotFound(listing_id.clone()))?;
+    let listing = state.listing(&listing_id).await?;
     let pick = state.pick_design(&listing.id, query.variant.as_deref())?;
     let base = &state.public_url;
     let format = query.format;
