@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cards;
 pub mod error;
 pub mod experiments;
+pub mod jobs;
 pub mod listings;
 pub mod render;
 pub mod routes;
@@ -65,6 +66,8 @@ pub struct AppInner {
     pub listings: ListingSource,
     pub cards: CardService,
     pub experiments: Experiments,
+    /// Background jobs: the scheduler, runs and their history, the S3 lease.
+    pub jobs: jobs::Jobs,
     /// Absolute base URL of this instance (for share pages).
     pub public_url: String,
 }
@@ -117,6 +120,11 @@ impl AppState {
         } else {
             None
         };
+        let jobs = jobs::Jobs::new(
+            &settings,
+            s3.as_ref(),
+            Arc::new(jobs::schedule::SystemClock),
+        );
         let cards = CardService {
             renderer,
             memory: MemoryTier::new(settings.cache.memory_max_bytes),
@@ -132,6 +140,7 @@ impl AppState {
             listings,
             cards,
             experiments,
+            jobs,
             public_url,
         })))
     }
@@ -145,8 +154,11 @@ impl AppState {
         }
     }
 
-    /// Closes Chromium and the driver.
+    /// Stops the jobs (each after its current item), then closes Chromium and the driver.
     pub async fn shutdown(&self) {
+        self.jobs
+            .shutdown(settings::ms(self.settings.server.shutdown_grace_ms))
+            .await;
         if let Some(pool) = self.cards.renderer.browser() {
             pool.shutdown().await;
         }
@@ -265,6 +277,7 @@ fn admin_routes() -> Router<AppState> {
     Router::new()
         .merge(routes::templates::router())
         .merge(routes::experiments::router())
+        .merge(routes::jobs::router())
 }
 
 /// A bound, not yet serving, instance: the listener is open so its address is known.
@@ -305,6 +318,7 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = Duration::from_millis(self.state.settings.server.shutdown_grace_ms);
+        self.state.jobs.start_scheduler(&self.state);
         let state = self.state.clone();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let serving =

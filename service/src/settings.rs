@@ -17,6 +17,8 @@ use figment::value::{Dict, Map, Value};
 use figment::{Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
+use crate::listings::Metric;
+
 /// The seed's AWS variables, which have no `__` section separator, and where they live.
 const AWS_ALIASES: &[(&str, &str)] = &[
     ("AWS_S3_BUCKET_NAME", "s3.bucket_name"),
@@ -36,6 +38,7 @@ const SECTIONS: &[&str] = &[
     "cache",
     "render",
     "admin",
+    "jobs",
     "log",
 ];
 
@@ -52,6 +55,7 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub render: RenderSettings,
     pub admin: AdminSettings,
+    pub jobs: JobsSettings,
     pub log: LogSettings,
 }
 
@@ -333,6 +337,74 @@ impl fmt::Debug for AdminSettings {
     }
 }
 
+/// Background jobs: cache warm-up and cleanup on cron schedules (UTC), one runner per run across instances.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsSettings {
+    /// When false nothing runs on a schedule; manual runs (`/admin/jobs/*`, `cargo xtask warm-cache|cleanup`) still work.
+    pub enabled: bool,
+    /// How long a run's lease in S3 holds without renewal: a crashed holder blocks the job at most this long.
+    pub lease_ttl_seconds: u64,
+    /// Finished runs kept per job for `GET /admin/jobs`.
+    pub history: usize,
+    pub warm_cache: WarmCacheSettings,
+    pub cleanup: CleanupSettings,
+}
+
+impl Default for JobsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            lease_ttl_seconds: 300,
+            history: 20,
+            warm_cache: WarmCacheSettings::default(),
+            cleanup: CleanupSettings::default(),
+        }
+    }
+}
+
+/// The warm-cache job: render the top listings before crawlers ask for them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WarmCacheSettings {
+    /// Five-field cron expression in UTC (minute hour day-of-month month day-of-week).
+    pub schedule: String,
+    /// How many listings to warm, best first by `metric`.
+    pub limit: usize,
+    /// The ranking: `cpu_mark_per_dollar`, `cpu_mark` or `price`.
+    pub metric: Metric,
+    /// Which designs: `all` (every live design except `fixture-*`), `default` (`TEMPLATES__DEFAULT`),
+    /// or a comma-separated list of design names.
+    pub variants: String,
+}
+
+impl Default for WarmCacheSettings {
+    fn default() -> Self {
+        Self {
+            schedule: "0 3 * * *".into(),
+            limit: 100,
+            metric: Metric::CpuMarkPerDollar,
+            variants: "all".into(),
+        }
+    }
+}
+
+/// The cleanup job: delete expired and superseded images under `card-images/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CleanupSettings {
+    /// Five-field cron expression in UTC; the default is Sundays at 04:00.
+    pub schedule: String,
+}
+
+impl Default for CleanupSettings {
+    fn default() -> Self {
+        Self {
+            schedule: "0 4 * * 0".into(),
+        }
+    }
+}
+
 /// Logging.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -521,6 +593,41 @@ impl Settings {
         }
         if let Some(token) = &self.admin.token {
             check(token.len() >= 16, "ADMIN__TOKEN", "at least 16 characters")?;
+        }
+        self.validate_jobs()
+    }
+
+    /// `JOBS__*`: the schedules parse, the numbers are in range.
+    fn validate_jobs(&self) -> Result<(), SettingsError> {
+        use crate::jobs::{schedule::Schedule, warm_cache::Variants};
+        let jobs = &self.jobs;
+        for (var, pattern) in [
+            ("JOBS__WARM_CACHE__SCHEDULE", &jobs.warm_cache.schedule),
+            ("JOBS__CLEANUP__SCHEDULE", &jobs.cleanup.schedule),
+        ] {
+            Schedule::parse(pattern).map_err(|e| {
+                SettingsError(format!(
+                    "{var}: expected a five-field cron expression in UTC such as `0 3 * * *` \
+                     (minute hour day-of-month month day-of-week), not `{pattern}`: {e}"
+                ))
+            })?;
+        }
+        if !(1..=10_000).contains(&jobs.warm_cache.limit) {
+            return Err(SettingsError(
+                "JOBS__WARM_CACHE__LIMIT: expected a whole number from 1 to 10000".into(),
+            ));
+        }
+        Variants::parse(&jobs.warm_cache.variants)
+            .map_err(|e| SettingsError(format!("JOBS__WARM_CACHE__VARIANTS: expected {e}")))?;
+        if !(10..=86_400).contains(&jobs.lease_ttl_seconds) {
+            return Err(SettingsError(
+                "JOBS__LEASE_TTL_SECONDS: expected seconds from 10 to 86400".into(),
+            ));
+        }
+        if !(1..=1_000).contains(&jobs.history) {
+            return Err(SettingsError(
+                "JOBS__HISTORY: expected a whole number from 1 to 1000".into(),
+            ));
         }
         Ok(())
     }
@@ -796,16 +903,14 @@ mod tests {
         assert!(err.to_string().contains("PLAYWRIGHT__ENABELD"), "{err}");
     }
 
-    /// `.env.example` documents every setting and is itself a valid configuration.
+    /// `.env.example` documents every setting and, copied to `.env`, is itself a valid configuration.
     #[test]
     fn env_example_is_complete_and_loads() {
         let example = include_str!("../../.env.example");
-        let pairs: Vec<(String, String)> = example
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect();
+        // Parsed as `.env` is, so quoting in the example means what it will mean in a copy.
+        let pairs: Vec<(String, String)> = dotenvy::from_read_iter(example.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
         for var in Settings::default().redacted().keys() {
             assert!(
                 pairs.iter().any(|(k, _)| k == var),
@@ -814,6 +919,51 @@ mod tests {
         }
         let loaded = Settings::load(Path::new("/nonexistent.toml"), pairs, Vec::new()).unwrap();
         assert_eq!(loaded.render.brand, "Deal Brain");
+    }
+
+    #[test]
+    fn job_settings_nest_under_jobs() {
+        let s = Settings::from_pairs([]).unwrap();
+        assert!(s.jobs.enabled);
+        assert_eq!(s.jobs.warm_cache.schedule, "0 3 * * *");
+        assert_eq!(s.jobs.warm_cache.limit, 100);
+        assert_eq!(s.jobs.warm_cache.metric, Metric::CpuMarkPerDollar);
+        assert_eq!(s.jobs.cleanup.schedule, "0 4 * * 0");
+        let s = Settings::from_pairs([
+            ("JOBS__ENABLED", "false"),
+            ("JOBS__WARM_CACHE__SCHEDULE", "30 2 * * *"),
+            ("JOBS__WARM_CACHE__LIMIT", "5"),
+            ("JOBS__WARM_CACHE__METRIC", "cpu_mark"),
+            ("JOBS__WARM_CACHE__VARIANTS", "classic,minimal"),
+            ("JOBS__CLEANUP__SCHEDULE", "@daily"),
+        ])
+        .unwrap();
+        assert!(!s.jobs.enabled);
+        assert_eq!(s.jobs.warm_cache.schedule, "30 2 * * *");
+        assert_eq!(s.jobs.warm_cache.limit, 5);
+        assert_eq!(s.jobs.warm_cache.metric, Metric::CpuMark);
+        assert_eq!(s.jobs.warm_cache.variants, "classic,minimal");
+        assert_eq!(s.jobs.cleanup.schedule, "@daily");
+        let r = s.redacted();
+        assert_eq!(r["JOBS__WARM_CACHE__SCHEDULE"], "30 2 * * *");
+        assert_eq!(r["JOBS__CLEANUP__SCHEDULE"], "@daily");
+    }
+
+    #[test]
+    fn a_bad_job_setting_names_the_variable() {
+        for (var, value) in [
+            ("JOBS__WARM_CACHE__SCHEDULE", "every night"),
+            ("JOBS__WARM_CACHE__SCHEDULE", "0 0 3 * * *"),
+            ("JOBS__CLEANUP__SCHEDULE", "0 25 * * *"),
+            ("JOBS__WARM_CACHE__LIMIT", "0"),
+            ("JOBS__WARM_CACHE__METRIC", "cheapest"),
+            ("JOBS__WARM_CACHE__VARIANTS", "Classic!"),
+            ("JOBS__LEASE_TTL_SECONDS", "1"),
+            ("JOBS__ENABLED", "sometimes"),
+        ] {
+            let err = Settings::from_pairs([(var, value)]).unwrap_err();
+            assert!(err.to_string().contains(var), "{var}={value}: {err}");
+        }
     }
 
     #[test]

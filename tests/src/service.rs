@@ -96,6 +96,8 @@ fn base_settings(templates: &Path) -> Vec<(String, String)> {
         ("PLAYWRIGHT__PAGES_PER_BROWSER".into(), "1".into()),
         ("PLAYWRIGHT__BROWSER_TIMEOUT_MS".into(), "20000".into()),
         ("SERVER__SHUTDOWN_GRACE_MS".into(), "2000".into()),
+        // A test instance that lived across 03:00 UTC would otherwise warm 100 listings mid-test.
+        ("JOBS__ENABLED".into(), "false".into()),
     ]
 }
 

@@ -62,6 +62,11 @@ impl MemoryTier {
         Ok((entry.into_value().image, outcome))
     }
 
+    /// Whether `key` is held now; unlike a read it neither loads nor counts as a use.
+    pub fn contains(&self, key: &CardKey) -> bool {
+        self.cache.as_ref().is_some_and(|c| c.contains_key(key))
+    }
+
     /// Drops every entry for a listing (all designs and formats).
     pub fn invalidate_listing(&self, listing_id: &str) {
         if let Some(cache) = &self.cache {

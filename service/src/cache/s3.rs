@@ -33,6 +33,20 @@ pub enum PutOutcome {
     AlreadyExists,
 }
 
+/// An object as a listing shows it, for the cleanup job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub last_modified: SystemTime,
+    pub size: u64,
+}
+
+/// One page of a listing and where the next one starts.
+pub struct ObjectPage {
+    pub objects: Vec<ObjectInfo>,
+    pub next: Option<String>,
+}
+
 /// One bucket on one S3 endpoint.
 #[derive(Clone)]
 pub struct S3Store {
@@ -164,6 +178,107 @@ impl S3Store {
         }
     }
 
+    /// Whether the object exists (a HEAD: no bytes move).
+    pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(false),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
+            Err(e) => Err(call_error("head", key, e)),
+        }
+    }
+
+    /// One page (up to 1000 objects) of the keys under `prefix`, from `start` (the previous page's `next`).
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        start: Option<String>,
+    ) -> Result<ObjectPage, StoreError> {
+        let output = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_continuation_token(start)
+            .send()
+            .await
+            .map_err(|e| call_error("list", prefix, e))?;
+        let objects = output
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(ObjectInfo {
+                    key: o.key()?.to_string(),
+                    // No date means we cannot tell its age: treat it as new, so it is kept.
+                    last_modified: o
+                        .last_modified()
+                        .and_then(|t| SystemTime::try_from(*t).ok())
+                        .unwrap_or_else(SystemTime::now),
+                    size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                })
+            })
+            .collect();
+        let next = output
+            .is_truncated()
+            .unwrap_or(false)
+            .then(|| output.next_continuation_token().map(str::to_string))
+            .flatten();
+        Ok(ObjectPage { objects, next })
+    }
+
+    /// Deletes up to 1000 objects in one `DeleteObjects` call; returns the keys S3 refused, with why.
+    pub async fn delete_batch(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let first = keys.first().cloned().unwrap_or_default();
+        let objects = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Call {
+                operation: "delete-objects",
+                key: first.clone(),
+                message: e.to_string(),
+            })?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| StoreError::Call {
+                operation: "delete-objects",
+                key: first.clone(),
+                message: e.to_string(),
+            })?;
+        let output = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| call_error("delete-objects", &first, e))?;
+        Ok(output
+            .errors()
+            .iter()
+            .map(|e| {
+                (
+                    e.key().unwrap_or_default().to_string(),
+                    format!(
+                        "{}: {}",
+                        e.code().unwrap_or("error"),
+                        e.message().unwrap_or("no message")
+                    ),
+                )
+            })
+            .collect())
+    }
+
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.client
             .delete_object()
@@ -187,7 +302,7 @@ impl S3Store {
     }
 }
 
-fn is_precondition_failed<E, R>(e: &SdkError<E, R>) -> bool
+pub(crate) fn is_precondition_failed<E, R>(e: &SdkError<E, R>) -> bool
 where
     E: ProvideErrorMetadata,
     R: std::fmt::Debug,
@@ -203,7 +318,7 @@ where
     }
 }
 
-fn call_error<E, R>(operation: &'static str, key: &str, e: SdkError<E, R>) -> StoreError
+pub(crate) fn call_error<E, R>(operation: &'static str, key: &str, e: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod experiments;
 pub mod health;
+pub mod jobs;
 pub mod metrics;
 pub mod og_image;
 pub mod preview;

@@ -1,0 +1,293 @@
+//! The warm-cache job: render the top listings in the designs crawlers ask for, before they ask.
+//!
+//! 1. `rank`    — the top `limit` listings by `metric` from the listing source
+//! 2. `designs` — [`designs_to_warm`]
+//! 3. `render`  — each listing × design that is neither in the memory tier nor in S3 (a HEAD, no
+//!    bytes) goes through `CardService::card`, which coalesces with a live request for the same key.
+//!    Background renders share a semaphore of half the browser pages, so live requests always have
+//!    the other half; when live traffic fills the render queue the job backs off, never the reverse.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use super::{Failure, RunContext};
+use crate::AppState;
+use crate::cache::CacheOutcome;
+use crate::listings::{Listing, Metric};
+use crate::render::templates::LoadedTemplate;
+use crate::render::{ImageFormat, RenderError};
+use crate::settings::{WarmCacheSettings, is_design_name};
+
+/// Failures listed in a report; the count covers all of them.
+const MAX_FAILURES_LISTED: usize = 100;
+/// The longest a background render waits for live traffic to leave room in the render queue.
+const MAX_BACKOFF: Duration = Duration::from_secs(4);
+
+/// Which designs a warm-up renders (`JOBS__WARM_CACHE__VARIANTS`, `--variants`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Variants {
+    /// Every live design except test fixtures (`fixture-*`).
+    All,
+    /// `TEMPLATES__DEFAULT` only.
+    Default,
+    /// These designs; each must be live.
+    Named(Vec<String>),
+}
+
+impl Variants {
+    /// `all`, `default`, or a comma-separated list of design names; the error says what is expected.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "all" => Ok(Self::All),
+            "default" => Ok(Self::Default),
+            list => {
+                let names: Vec<String> = list
+                    .split(',')
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                if names.is_empty() || !names.iter().all(|n| is_design_name(n)) {
+                    return Err(
+                        "`all`, `default` or a comma-separated list of design names \
+                                ([a-z0-9-]{1,32})"
+                            .into(),
+                    );
+                }
+                Ok(Self::Named(names))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Variants {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::All => f.write_str("all"),
+            Self::Default => f.write_str("default"),
+            Self::Named(names) => f.write_str(&names.join(",")),
+        }
+    }
+}
+
+/// The designs a warm-up renders. The one place that decides what "every live variant" means,
+/// so it can follow the experiments as they grow.
+pub fn designs_to_warm(
+    state: &AppState,
+    variants: &Variants,
+) -> Result<Vec<Arc<LoadedTemplate>>, String> {
+    let registry = state.cards.renderer.templates();
+    let live = |name: &str| {
+        registry
+            .get(name)
+            .ok_or_else(|| format!("design `{name}` is not live"))
+    };
+    let designs = match variants {
+        Variants::All => registry
+            .snapshot()
+            .values()
+            .filter(|t| !t.name.starts_with("fixture-"))
+            .cloned()
+            .collect(),
+        Variants::Default => vec![live(&state.settings.templates.default)?],
+        Variants::Named(names) => names
+            .iter()
+            .map(|n| live(n))
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    if designs.is_empty() {
+        return Err("no live design to warm: build them with `cargo xtask templates build`".into());
+    }
+    Ok(designs)
+}
+
+/// How to run a warm-up.
+#[derive(Debug, Clone)]
+pub struct WarmCacheOptions {
+    pub limit: usize,
+    pub metric: Metric,
+    pub variants: Variants,
+}
+
+impl WarmCacheOptions {
+    /// The scheduled run's options. The variants were validated at start-up.
+    pub fn from_settings(settings: &WarmCacheSettings) -> Self {
+        Self {
+            limit: settings.limit,
+            metric: settings.metric,
+            variants: Variants::parse(&settings.variants).unwrap_or(Variants::All),
+        }
+    }
+}
+
+/// What a warm-up did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WarmCacheReport {
+    pub listings: usize,
+    pub designs: Vec<String>,
+    /// Listings × designs.
+    pub items: usize,
+    pub rendered: usize,
+    /// Found in the memory tier or S3 (or rendered meanwhile by a live request).
+    pub already_cached: usize,
+    pub failed: usize,
+    /// The first failures, each with its reason.
+    pub failures: Vec<Failure>,
+}
+
+/// How one item went.
+enum Warmed {
+    Rendered,
+    Cached,
+}
+
+/// Ranks the listings, then warms them.
+pub async fn run(
+    state: &AppState,
+    options: &WarmCacheOptions,
+    ctx: &RunContext,
+) -> Result<WarmCacheReport, String> {
+    // 1. rank
+    let listings = state
+        .listings
+        .top(options.metric, options.limit)
+        .await
+        .map_err(|e| e.to_string())?;
+    warm(state, listings, &options.variants, ctx).await
+}
+
+/// Steps 2 and 3 for these listings (also the re-render after an invalidation). A failing item is
+/// reported and the rest continue; the run stops between items when told to.
+pub async fn warm(
+    state: &AppState,
+    listings: Vec<Arc<Listing>>,
+    variants: &Variants,
+    ctx: &RunContext,
+) -> Result<WarmCacheReport, String> {
+    if state.cards.renderer.browser().is_none() {
+        return Err("PLAYWRIGHT__ENABLED=false: this instance cannot render".into());
+    }
+    // 2. designs
+    let designs = designs_to_warm(state, variants)?;
+    let items: Vec<(Arc<Listing>, Arc<LoadedTemplate>)> = listings
+        .iter()
+        .flat_map(|l| designs.iter().map(move |d| (l.clone(), d.clone())))
+        .collect();
+    let mut report = WarmCacheReport {
+        listings: listings.len(),
+        designs: designs.iter().map(|d| d.name.clone()).collect(),
+        items: items.len(),
+        ..WarmCacheReport::default()
+    };
+    ctx.progress.set_total(items.len());
+
+    // 3. render
+    let mut tasks = JoinSet::new();
+    for (listing, design) in items {
+        if ctx.stopped() {
+            break;
+        }
+        let Ok(permit) = ctx.background.clone().acquire_owned().await else {
+            break;
+        };
+        if ctx.stopped() {
+            break;
+        }
+        let (state, stop) = (state.clone(), ctx.stop.clone());
+        tasks.spawn(async move {
+            let _permit = permit;
+            let warmed = warm_one(&state, &listing, &design, || stop.is_set()).await;
+            (format!("{}/{}", design.name, listing.id), warmed)
+        });
+        while let Some(done) = tasks.try_join_next() {
+            tally(&mut report, done, ctx);
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        tally(&mut report, done, ctx);
+    }
+    Ok(report)
+}
+
+fn tally(
+    report: &mut WarmCacheReport,
+    done: Result<(String, Result<Warmed, String>), tokio::task::JoinError>,
+    ctx: &RunContext,
+) {
+    let (item, warmed) = done.unwrap_or_else(|e| ("(task)".into(), Err(e.to_string())));
+    match warmed {
+        Ok(Warmed::Rendered) => report.rendered += 1,
+        Ok(Warmed::Cached) => report.already_cached += 1,
+        Err(reason) => {
+            tracing::warn!(%item, %reason, "jobs.warm_cache item failed");
+            report.failed += 1;
+            ctx.progress.fail();
+            if report.failures.len() < MAX_FAILURES_LISTED {
+                report.failures.push(Failure { item, reason });
+            }
+        }
+    }
+    ctx.progress.advance(1);
+}
+
+/// One listing in one design, as a crawler will ask for it (the default format).
+async fn warm_one(
+    state: &AppState,
+    listing: &Listing,
+    design: &Arc<LoadedTemplate>,
+    stopped: impl Fn() -> bool,
+) -> Result<Warmed, String> {
+    let format = ImageFormat::default();
+    let key = state.cards.key(design, listing, format);
+    if state.cards.memory.contains(&key) {
+        return Ok(Warmed::Cached);
+    }
+    if let Some(s3) = &state.cards.s3 {
+        match s3.exists(&key.object_key()).await {
+            Ok(true) => return Ok(Warmed::Cached),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "s3 check failed; rendering instead"),
+        }
+    }
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match state.cards.card(listing, design, format).await {
+            Ok(card) if card.outcome == CacheOutcome::Miss => return Ok(Warmed::Rendered),
+            Ok(_) => return Ok(Warmed::Cached),
+            // Live traffic filled the queue: it goes first.
+            Err(e) if matches!(*e, RenderError::Overloaded) && backoff <= MAX_BACKOFF => {
+                if stopped() {
+                    return Err(e.to_string());
+                }
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_parse() {
+        assert_eq!(Variants::parse("all"), Ok(Variants::All));
+        assert_eq!(Variants::parse(" default "), Ok(Variants::Default));
+        assert_eq!(
+            Variants::parse("classic, minimal"),
+            Ok(Variants::Named(vec!["classic".into(), "minimal".into()]))
+        );
+        assert_eq!(
+            Variants::parse("classic,minimal").unwrap().to_string(),
+            "classic,minimal"
+        );
+        for bad in ["", ",", "Classic", "../x"] {
+            assert!(Variants::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
