@@ -7,6 +7,10 @@ use card_service::{Server, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // playwright-rs otherwise answers Ctrl-C (SIGINT) with exit(130), skipping the graceful
+    // shutdown below: in-flight requests, running jobs and their S3 leases, closing Chromium.
+    // SAFETY: first thing in main: the runtime's threads are idle and nothing reads the environment yet.
+    unsafe { std::env::set_var("PLAYWRIGHT_NO_SIGNAL_HANDLER", "1") };
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {

@@ -3,10 +3,12 @@
 //! A plain binary behind the `.cargo/config.toml` alias; one module per command.
 
 mod checks;
+mod cleanup;
 mod config;
 mod dev;
 mod doctor;
 mod install;
+mod jobs;
 mod localstack;
 mod provision_bucket;
 mod s3_server;
@@ -16,6 +18,7 @@ mod test;
 mod test_playwright;
 mod test_s3;
 mod util;
+mod warm_cache;
 
 use std::process::ExitCode;
 
@@ -55,6 +58,10 @@ enum Command {
     Doctor(doctor::Doctor),
     /// Print the effective settings, secrets redacted.
     Config(config::Config),
+    /// Render the top listings into the bucket now (the service's warm-cache job, in-process).
+    WarmCache(warm_cache::WarmCache),
+    /// Delete expired and superseded images from the bucket now (the service's cleanup job).
+    Cleanup(cleanup::Cleanup),
 }
 
 #[tokio::main]
@@ -69,6 +76,8 @@ async fn main() -> ExitCode {
         Command::TestPlaywright(test_playwright) => test_playwright.run().await,
         Command::Doctor(doctor) => doctor.run().await,
         Command::Config(config) => config.run(),
+        Command::WarmCache(warm_cache) => warm_cache.run().await,
+        Command::Cleanup(cleanup) => cleanup.run().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -247,7 +247,7 @@ fn save(dir: &Path, name: &str, png: &[u8]) -> Result<PathBuf> {
 }
 
 /// Points playwright-rs at the driver the checks found, when the environment does not already.
-fn use_driver(node: &Path, cli_js: &Path) {
+pub(crate) fn use_driver(node: &Path, cli_js: &Path) {
     for (name, value) in [("PLAYWRIGHT_NODE_EXE", node), ("PLAYWRIGHT_CLI_JS", cli_js)] {
         if util::env_nonempty(name).is_none() {
             eprintln!("    note: {name} is unset; using {}", value.display());

@@ -66,6 +66,15 @@ pub enum Reason {
     Superseded,
 }
 
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::Superseded => "superseded",
+        }
+    }
+}
+
 /// Runs the three steps; stops between pages and batches when the run is told to stop.
 pub async fn run(
     state: &AppState,
