@@ -394,14 +394,24 @@ impl Jobs {
         WarmCacheOptions::from_settings(&self.settings.warm_cache).variants
     }
 
-    /// The schedules in force: `(job, schedule)`. Cleanup needs S3.
-    pub fn schedules(&self, s3_enabled: bool) -> Vec<(JobKind, Schedule)> {
+    /// The schedules this instance keeps: `(job, schedule)`. An instance that cannot do a job
+    /// (warm-cache without a browser, cleanup without S3) does not compete for its lease, so one
+    /// that can always gets it.
+    pub fn schedules(&self, state: &AppState) -> Vec<(JobKind, Schedule)> {
         let mut out = Vec::new();
-        for (job, pattern) in [
-            (JobKind::WarmCache, &self.settings.warm_cache.schedule),
-            (JobKind::Cleanup, &self.settings.cleanup.schedule),
+        for (job, pattern, able) in [
+            (
+                JobKind::WarmCache,
+                &self.settings.warm_cache.schedule,
+                state.cards.renderer.browser().is_some(),
+            ),
+            (
+                JobKind::Cleanup,
+                &self.settings.cleanup.schedule,
+                state.cards.s3.is_some(),
+            ),
         ] {
-            if job == JobKind::Cleanup && !s3_enabled {
+            if !able {
                 continue;
             }
             // Validated at start-up; an unparsable pattern here would only come from a test's settings.
@@ -421,7 +431,7 @@ impl Jobs {
             tracing::info!("JOBS__ENABLED=false: no job runs on a schedule");
             return;
         }
-        let schedules = self.schedules(state.cards.s3.is_some());
+        let schedules = self.schedules(state);
         for (job, schedule) in &schedules {
             tracing::info!(
                 job = job.as_str(),

@@ -30,7 +30,7 @@ async fn list(State(state): State<AppState>) -> Json<Value> {
     let jobs = &state.jobs;
     let now = jobs.clock().now();
     let mut scheduled = Vec::new();
-    for (job, schedule) in jobs.schedules(state.cards.s3.is_some()) {
+    for (job, schedule) in jobs.schedules(&state) {
         let lease = match jobs.leases() {
             Some(store) => match store.read(job.as_str()).await {
                 Ok(Some((body, _))) => {
@@ -46,7 +46,7 @@ async fn list(State(state): State<AppState>) -> Json<Value> {
         scheduled.push(json!({
             "job": job,
             "schedule": schedule.pattern(),
-            "description": format!("{} (UTC)", schedule.describe()),
+            "description": format!("{} (UTC)", schedule.describe().trim_end_matches('.')),
             "next_run": jobs.settings().enabled.then(|| schedule.next_after(now).map(rfc3339)).flatten(),
             "lease": lease,
         }));
