@@ -268,6 +268,24 @@ async fn warm_cache_creates_exactly_the_top_n_objects_and_a_second_run_renders_n
         "{} {cache:?}",
         r.status()
     );
+
+    // Runs and items show in /metrics.
+    let metrics = http().get(svc.url("/metrics")).send().await?.text().await?;
+    let value = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    ensure!(
+        value("card_job_runs_total{job=\"warm-cache\"}") >= 2.0,
+        "{metrics}"
+    );
+    ensure!(
+        value("card_job_items_total{job=\"warm-cache\"}") >= 10.0,
+        "{metrics}"
+    );
     svc.stop().await
 }
 

@@ -73,6 +73,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             label(&variant)
         );
     }
+    job_metrics(&state, &mut out);
     (
         [(
             header::CONTENT_TYPE,
@@ -80,6 +81,68 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         out,
     )
+}
+
+/// Background job counters (runs, failures, skips, duration, items) per job.
+fn job_metrics(state: &AppState, out: &mut String) {
+    use std::sync::atomic::Ordering::Relaxed;
+
+    use crate::jobs::{JobCounters, JobKind};
+    type Series = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&JobCounters) -> f64,
+    );
+    let series: [Series; 6] = [
+        (
+            "card_job_runs_total",
+            "counter",
+            "Job runs that did their work.",
+            |c| c.runs.load(Relaxed) as f64,
+        ),
+        (
+            "card_job_failed_runs_total",
+            "counter",
+            "Job runs that failed.",
+            |c| c.failed_runs.load(Relaxed) as f64,
+        ),
+        (
+            "card_job_skipped_runs_total",
+            "counter",
+            "Job runs skipped (lease held elsewhere, nothing to do).",
+            |c| c.skipped_runs.load(Relaxed) as f64,
+        ),
+        (
+            "card_job_run_seconds_total",
+            "counter",
+            "Time spent in job runs.",
+            |c| c.run_millis.load(Relaxed) as f64 / 1000.0,
+        ),
+        (
+            "card_job_items_total",
+            "counter",
+            "Items jobs handled (rendered, found cached, deleted or failed).",
+            |c| c.items.load(Relaxed) as f64,
+        ),
+        (
+            "card_job_failed_items_total",
+            "counter",
+            "Items that failed.",
+            |c| c.failed_items.load(Relaxed) as f64,
+        ),
+    ];
+    for (name, kind, help, value) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for job in JobKind::ALL {
+            let _ = writeln!(
+                out,
+                "{name}{{job=\"{}\"}} {}",
+                job.as_str(),
+                value(state.jobs.stats().get(job))
+            );
+        }
+    }
 }
 
 /// Label values escaped as the exposition format asks (names here are `[a-z0-9-]` already).
