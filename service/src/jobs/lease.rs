@@ -13,7 +13,8 @@
 //!
 //! Times are the writers' clocks, in seconds since the epoch: skew between instances shifts an
 //! expiry by the skew, which the TTL (minutes) dwarfs. moto, LocalStack and AWS S3 all honour
-//! `If-None-Match: *` and `If-Match` on PutObject.
+//! `If-None-Match: *` and `If-Match` on PutObject; only S3 evaluates them atomically (the
+//! emulators check, then write), which is why a won write is read back (see `confirm`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -117,12 +118,14 @@ impl LeaseStore {
         // The object can change between our calls (released, taken over); a few rounds settle it.
         for _ in 0..3 {
             if let Put::Done(etag) = self.put(&key, &fresh, None).await? {
-                return Ok(Acquired::Held(Lease {
-                    key,
-                    etag,
-                    body: fresh,
-                    previous: None,
-                }));
+                return self
+                    .confirm(Lease {
+                        key,
+                        etag,
+                        body: fresh,
+                        previous: None,
+                    })
+                    .await;
             }
             let Some((current, etag)) = self.read(job).await? else {
                 continue;
@@ -135,12 +138,14 @@ impl LeaseStore {
                 ..fresh.clone()
             };
             if let Put::Done(etag) = self.put(&key, &body, Some(&etag)).await? {
-                return Ok(Acquired::Held(Lease {
-                    key,
-                    etag,
-                    body,
-                    previous: Some(current),
-                }));
+                return self
+                    .confirm(Lease {
+                        key,
+                        etag,
+                        body,
+                        previous: Some(current),
+                    })
+                    .await;
             }
         }
         // Still changing under us: someone else is taking it right now.
@@ -150,6 +155,28 @@ impl LeaseStore {
                 operation: "lease",
                 key,
                 message: "the lease kept changing while we tried to take it".into(),
+            }),
+        }
+    }
+
+    /// Reads the lease back after a conditional write went through: ours only if the object is
+    /// still the version we wrote. S3 evaluates conditions atomically, so there it always is; moto
+    /// and LocalStack check and then write, and under load two simultaneous conditional writes can
+    /// both succeed there, the later one winning. Whoever is overwritten after this check still
+    /// finds out at its first renewal.
+    async fn confirm(&self, lease: Lease) -> Result<Acquired, StoreError> {
+        let job = lease
+            .key
+            .strip_prefix(PREFIX)
+            .and_then(|k| k.strip_suffix(".json"))
+            .unwrap_or_default();
+        match self.read(job).await? {
+            Some((_, etag)) if same_etag(&etag, &lease.etag) => Ok(Acquired::Held(lease)),
+            Some((current, _)) => Ok(Acquired::Busy(current)),
+            None => Err(StoreError::Call {
+                operation: "lease",
+                key: lease.key,
+                message: "the lease object vanished right after we wrote it".into(),
             }),
         }
     }
@@ -266,6 +293,11 @@ impl LeaseStore {
             Err(e) => Err(call_error("put", key, e)),
         }
     }
+}
+
+/// ETags compare without their quotes (servers differ in whether they add them).
+fn same_etag(a: &str, b: &str) -> bool {
+    a.trim_matches('"') == b.trim_matches('"')
 }
 
 /// Seconds since the epoch (0 before it).
