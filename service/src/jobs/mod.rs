@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::AppState;
@@ -517,37 +517,53 @@ impl Jobs {
                 stop: stop.clone(),
             });
             self.running.send_replace(active.len());
-        }
-        let lease = match self.take_lease(&record, slot).await {
-            Ok(lease) => lease,
-            Err(e) => {
-                let status = match e {
-                    StartError::HeldElsewhere { .. } | StartError::SlotTaken { .. } => {
-                        RunStatus::Skipped
-                    }
-                    _ => RunStatus::Failed,
-                };
-                self.finish(record, status, Some(e.to_string()), None, Instant::now());
-                return Err(e);
+            // A shutdown that began after the check above stopped the runs it saw, not this one.
+            if *self.shutdown.borrow() {
+                stop.stop("the service is shutting down");
             }
-        };
+        }
+        // The lease and the run in a task of their own, so a caller that goes away (an HTTP
+        // client hanging up) cannot leave the reservation behind.
+        let (taken, lease_outcome) = oneshot::channel();
         let id = record.id.clone();
-        let finished = tokio::spawn(self.clone().execute(
-            state.clone(),
-            request,
-            record,
-            lease,
-            RunContext {
-                progress: progress.clone(),
-                stop,
-                background: self.background.clone(),
-            },
-        ));
-        Ok(Started {
-            id,
-            progress,
-            finished,
-        })
+        let ctx = RunContext {
+            progress: progress.clone(),
+            stop,
+            background: self.background.clone(),
+        };
+        let (jobs, state) = (self.clone(), state.clone());
+        let finished = tokio::spawn(async move {
+            match jobs.take_lease(&record, slot).await {
+                Ok(lease) => {
+                    let _ = taken.send(Ok(()));
+                    jobs.execute(state, request, record, lease, ctx).await
+                }
+                Err(e) => {
+                    let status = match e {
+                        StartError::HeldElsewhere { .. } | StartError::SlotTaken { .. } => {
+                            RunStatus::Skipped
+                        }
+                        _ => RunStatus::Failed,
+                    };
+                    // Recorded before the caller hears of it, so the history already shows it.
+                    let record =
+                        jobs.finish(record, status, Some(e.to_string()), None, Instant::now());
+                    let _ = taken.send(Err(e));
+                    record
+                }
+            }
+        });
+        match lease_outcome.await {
+            Ok(Ok(())) => Ok(Started {
+                id,
+                progress,
+                finished,
+            }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(StartError::Task(
+                "the run's task ended before taking the lease".into(),
+            )),
+        }
     }
 
     /// Starts a run and waits for its record (xtask, tests).
