@@ -709,46 +709,24 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use card_sdk::{CardSize, samples};
+    use card_preview::conformance::{self, Expect};
 
-    const IMAGE: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
-
+    /// The host's rules, checked over every sample input; add your design's own tests below.
     #[test]
-    fn describes_itself() {
-        let info = {{Type}}::describe();
-        assert_eq!(info.name, "{{name}}");
-        assert_eq!((info.size.width, info.size.height), (1200, 630));
+    fn meets_the_host_contract() {
+        conformance::check::<{{Type}}>(&Expect {
+            name: "{{name}}",
+            version: "0.1.0",
+            marker: "class=\"card\"",
+            placeholder: Some("No photo"),
+        });
     }
 
     #[test]
-    fn renders_every_sample_safely() {
-        for (name, input) in samples::all(Some(IMAGE)) {
-            let image_len = input.image_data_uri.as_ref().map_or(0, String::len);
-            let html = {{Type}}::render(input).expect("renders every sample");
-            assert!(html.starts_with("<!doctype html>"), "{name}");
-            assert!(
-                html.len() < 30 * 1024 + image_len,
-                "{name}: {} bytes",
-                html.len()
-            );
-            assert!(!html.contains("<script"), "{name}: unescaped markup");
-            // Listing text may mention `<meta http-equiv>`, escaped; the design's own markup never.
-            assert!(!html.contains("<meta http-equiv"), "{name}");
-            assert!(!html.contains("javascript:"), "{name}: unsafe image URI");
-        }
-    }
-
-    #[test]
-    fn other_sizes_are_refused() {
-        let mut input = samples::all(None).swap_remove(0).1;
-        input.size = CardSize {
-            width: 800,
-            height: 418,
-        };
-        assert!(matches!(
-            {{Type}}::render(input),
-            Err(RenderError::UnsupportedSize(_))
-        ));
+    fn shows_the_price_and_the_score() {
+        let html = conformance::render::<{{Type}}>(conformance::sample("mini-pc-bargain"));
+        assert!(html.contains("$289<"), "price");
+        assert!(html.contains("<b>73.2</b> CPU Mark per dollar"), "score");
     }
 }
 "##;

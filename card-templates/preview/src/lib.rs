@@ -35,6 +35,7 @@ use std::{env, fs};
 
 use card_sdk::{CardInput, Guest, samples};
 
+pub mod conformance;
 mod json;
 
 pub use json::samples_json;
