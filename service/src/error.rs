@@ -20,8 +20,18 @@ pub enum ApiError {
     InvalidFormat,
     #[error("unknown variant `{0}`; live variants: {1}")]
     UnknownVariant(String, String),
-    #[error("unknown query parameter `{0}`; allowed: variant, format")]
+    #[error("unknown query parameter `{0}`; allowed: variant, format, sig")]
     UnknownParameter(String),
+    #[error("query parameter `{0}` given more than once")]
+    DuplicateParameter(&'static str),
+    #[error("query string longer than {} bytes", card_request::MAX_QUERY_LEN)]
+    QueryTooLong,
+    /// `SIGNING__KEYS` is set and the URL carries no `sig`.
+    #[error("this URL must be signed (`sig` query parameter)")]
+    SignatureRequired,
+    /// The `sig` matches none of `SIGNING__KEYS` (or is malformed).
+    #[error("the URL's signature does not match")]
+    InvalidSignature,
     #[error("design `{template}` rejected this listing: {message}")]
     TemplateRejected { template: String, message: String },
     #[error("design `{template}` failed to render this card")]
@@ -64,7 +74,10 @@ impl ApiError {
             ApiError::InvalidListingId
             | ApiError::InvalidFormat
             | ApiError::UnknownVariant(..)
-            | ApiError::UnknownParameter(_) => StatusCode::BAD_REQUEST,
+            | ApiError::UnknownParameter(_)
+            | ApiError::DuplicateParameter(_) => StatusCode::BAD_REQUEST,
+            ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::SignatureRequired | ApiError::InvalidSignature => StatusCode::FORBIDDEN,
             ApiError::ListingNotFound(_) | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -89,6 +102,10 @@ impl ApiError {
             ApiError::InvalidFormat => "invalid-format",
             ApiError::UnknownVariant(..) => "unknown-variant",
             ApiError::UnknownParameter(_) => "unknown-parameter",
+            ApiError::DuplicateParameter(_) => "duplicate-parameter",
+            ApiError::QueryTooLong => "query-too-long",
+            ApiError::SignatureRequired => "signature-required",
+            ApiError::InvalidSignature => "invalid-signature",
             ApiError::TemplateRejected { .. } => "template-rejected",
             ApiError::TemplateFailed { .. } => "template-failed",
             ApiError::RenderingDisabled => "rendering-disabled",
@@ -124,6 +141,27 @@ impl ApiError {
             | ApiError::ListingSourceUnavailable { detail }
             | ApiError::Internal(detail) => Some(detail),
             _ => None,
+        }
+    }
+}
+
+impl From<card_request::QueryError> for ApiError {
+    fn from(e: card_request::QueryError) -> Self {
+        use card_request::QueryError;
+        match e {
+            QueryError::TooLong => ApiError::QueryTooLong,
+            QueryError::UnknownParameter(name) => ApiError::UnknownParameter(name),
+            QueryError::DuplicateParameter(name) => ApiError::DuplicateParameter(name),
+            QueryError::InvalidFormat => ApiError::InvalidFormat,
+        }
+    }
+}
+
+impl From<card_request::SignatureError> for ApiError {
+    fn from(e: card_request::SignatureError) -> Self {
+        match e {
+            card_request::SignatureError::Required => ApiError::SignatureRequired,
+            card_request::SignatureError::Invalid => ApiError::InvalidSignature,
         }
     }
 }

@@ -70,6 +70,8 @@ pub struct AppInner {
     pub jobs: jobs::Jobs,
     /// Absolute base URL of this instance (for share pages).
     pub public_url: String,
+    /// Signs image URLs (share pages) and checks them (`/api/og-image/*`) when `SIGNING__KEYS` is set.
+    pub signer: card_request::Signer,
 }
 
 impl std::ops::Deref for AppState {
@@ -135,6 +137,7 @@ impl AppState {
             &settings.templates.default,
         )
         .map_err(|e| StartupError::Experiments(e.to_string()))?;
+        let settings_signer = settings.signing.signer();
         Ok(Self(Arc::new(AppInner {
             settings,
             listings,
@@ -142,6 +145,7 @@ impl AppState {
             experiments,
             jobs,
             public_url,
+            signer: settings_signer,
         })))
     }
 

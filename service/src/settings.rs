@@ -38,6 +38,7 @@ const SECTIONS: &[&str] = &[
     "cache",
     "render",
     "admin",
+    "signing",
     "jobs",
     "log",
 ];
@@ -55,6 +56,7 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub render: RenderSettings,
     pub admin: AdminSettings,
+    pub signing: SigningSettings,
     pub jobs: JobsSettings,
     pub log: LogSettings,
 }
@@ -337,6 +339,31 @@ impl fmt::Debug for AdminSettings {
     }
 }
 
+/// Signed image URLs (HMAC-SHA256 over path and query, as imgproxy does).
+#[derive(Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigningSettings {
+    /// Comma-separated keys, hex or base64, at least 16 bytes each: the first signs, any verifies
+    /// (so keys rotate). When set, `/api/og-image/*` refuses URLs without a valid `sig`.
+    pub keys: Option<String>,
+}
+
+impl SigningSettings {
+    /// The signer these keys make (one that signs nothing when unset); `validate` has checked them.
+    pub fn signer(&self) -> card_request::Signer {
+        card_request::Signer::from_keys_setting(self.keys.as_deref().unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for SigningSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningSettings")
+            .field("keys", &self.keys.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
 /// Background jobs: cache warm-up and cleanup on cron schedules (UTC), one runner per run across instances.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -594,6 +621,13 @@ impl Settings {
         if let Some(token) = &self.admin.token {
             check(token.len() >= 16, "ADMIN__TOKEN", "at least 16 characters")?;
         }
+        if let Some(keys) = &self.signing.keys {
+            card_request::parse_keys(keys).map_err(|e| {
+                SettingsError(format!(
+                    "SIGNING__KEYS: expected comma-separated hex or base64 keys of at least 16 bytes ({e})"
+                ))
+            })?;
+        }
         self.validate_jobs()
     }
 
@@ -645,7 +679,12 @@ impl Settings {
         let mut out = BTreeMap::new();
         let value = serde_json::to_value(self).unwrap_or_default();
         flatten("", &value, &mut out);
-        for secret in ["AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "ADMIN__TOKEN"] {
+        for secret in [
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_ACCESS_KEY_ID",
+            "ADMIN__TOKEN",
+            "SIGNING__KEYS",
+        ] {
             if let Some(v) = out.get_mut(secret)
                 && !v.is_empty()
             {
@@ -979,5 +1018,17 @@ mod tests {
         assert_eq!(r["ADMIN__TOKEN"], "<redacted>");
         assert_eq!(r["PLAYWRIGHT__ENABLED"], "true");
         assert!(!format!("{s:?}").contains("shh"));
+    }
+
+    #[test]
+    fn signing_keys_are_checked_and_redacted() {
+        let key = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        let s = Settings::from_pairs([("SIGNING__KEYS", key)]).unwrap();
+        assert!(s.signing.signer().is_enabled());
+        assert_eq!(s.redacted()["SIGNING__KEYS"], "<redacted>");
+        assert!(!format!("{s:?}").contains(key));
+        assert!(!Settings::default().signing.signer().is_enabled());
+        let err = Settings::from_pairs([("SIGNING__KEYS", "short")]).unwrap_err();
+        assert!(err.to_string().contains("SIGNING__KEYS"), "{err}");
     }
 }

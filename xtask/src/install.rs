@@ -417,6 +417,81 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     .with_context(|| format!("could not install {list} (try `{fix}`)"))
 }
 
+/// cargo-fuzz, pinned: `cargo install` puts it under `$CARD_TOOLS_DIR/cargo/bin`.
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// The Rust toolchain cargo-fuzz builds with (sanitizers and `-Z` flags need nightly).
+pub const FUZZ_TOOLCHAIN: &str = "nightly";
+
+/// A nightly toolchain (rustup adds a minimal one if missing) and cargo-fuzz; returns the
+/// `cargo-fuzz` binary.
+pub fn fuzzing() -> Result<PathBuf> {
+    util::step(format_args!(
+        "checking the {FUZZ_TOOLCHAIN} toolchain and cargo-fuzz {CARGO_FUZZ_VERSION}"
+    ));
+    if find_in_path("rustup").is_none() {
+        bail!(
+            "fuzzing needs a {FUZZ_TOOLCHAIN} Rust toolchain and rustup is missing: install rustup \
+             (https://rustup.rs), then `rustup toolchain install {FUZZ_TOOLCHAIN} --profile minimal`"
+        );
+    }
+    let toolchains = util::read(Command::new("rustup").args(["toolchain", "list"]))?;
+    if toolchains
+        .lines()
+        .any(|line| line.starts_with(&format!("{FUZZ_TOOLCHAIN}-")))
+    {
+        eprintln!("    ok: {FUZZ_TOOLCHAIN} toolchain");
+    } else {
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            FUZZ_TOOLCHAIN,
+            "--profile",
+            "minimal",
+        ]))
+        .with_context(|| {
+            format!("the {FUZZ_TOOLCHAIN} toolchain is missing and rustup could not install it")
+        })?;
+    }
+    let root = tools_dir().join("cargo");
+    let bin = root.join("bin/cargo-fuzz");
+    let installed = util::read(Command::new(&bin).arg("--version"))
+        .is_ok_and(|v| v.split_whitespace().nth(1) == Some(CARGO_FUZZ_VERSION));
+    if installed {
+        eprintln!(
+            "    ok: cargo-fuzz {CARGO_FUZZ_VERSION} ({})",
+            bin.display()
+        );
+        return Ok(bin);
+    }
+    let mut install = util::cargo();
+    install
+        .args([
+            "install",
+            "--locked",
+            "cargo-fuzz",
+            "--version",
+            CARGO_FUZZ_VERSION,
+        ])
+        .arg("--root")
+        .arg(&root)
+        // Its own target directory: building it must not evict the workspace's artifacts.
+        .env("CARGO_TARGET_DIR", tools_dir().join("cargo/target"));
+    run(&mut install).with_context(|| {
+        format!(
+            "cargo-fuzz {CARGO_FUZZ_VERSION} is missing and could not be installed \
+             (try `cargo install --locked cargo-fuzz --version {CARGO_FUZZ_VERSION}`)"
+        )
+    })?;
+    if !bin.is_file() {
+        bail!(
+            "{} is missing after `cargo install cargo-fuzz`",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
 #[cfg(test)]
 mod tests {
     use card_service::settings::Settings;

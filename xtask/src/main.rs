@@ -7,12 +7,14 @@ mod cleanup;
 mod config;
 mod dev;
 mod doctor;
+mod fuzz;
 mod install;
 mod jobs;
 mod localstack;
 mod provision_bucket;
 mod s3_server;
 mod s3_target;
+mod sign_url;
 mod templates;
 mod test;
 mod test_playwright;
@@ -62,6 +64,10 @@ enum Command {
     WarmCache(warm_cache::WarmCache),
     /// Delete expired and superseded images from the bucket now (the service's cleanup job).
     Cleanup(cleanup::Cleanup),
+    /// Fuzz the request parsing (ids, query, signatures) with cargo-fuzz, installing it if missing.
+    Fuzz(fuzz::Fuzz),
+    /// Print an image URL signed with the first of SIGNING__KEYS.
+    SignUrl(sign_url::SignUrl),
 }
 
 #[tokio::main]
@@ -78,6 +84,8 @@ async fn main() -> ExitCode {
         Command::Config(config) => config.run(),
         Command::WarmCache(warm_cache) => warm_cache.run().await,
         Command::Cleanup(cleanup) => cleanup.run().await,
+        Command::Fuzz(fuzz) => fuzz.run(),
+        Command::SignUrl(sign_url) => sign_url.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

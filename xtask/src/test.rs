@@ -1,7 +1,8 @@
 //! `cargo xtask test`: everything CI runs, on a machine that may have none of it installed.
 //!
-//! Steps: prerequisites, template build, the templates' host unit tests, then the workspace tests
-//! with the environment they need. The last line counts the tests (`xtask: N passed, N failed`).
+//! Steps: prerequisites, template build, the templates' host unit tests, the workspace tests
+//! with the environment they need, then each fuzz target briefly (`--fuzz-seconds`, 15 s).
+//! The last line counts the tests (`xtask: N passed, N failed`; a fuzz target counts as one).
 
 use std::{
     io::{BufRead, BufReader, Write},
@@ -12,7 +13,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 
 use crate::{
-    install, s3_server, templates,
+    fuzz, install, s3_server, templates,
     util::{self, env_nonempty, project_root, tools_dir},
 };
 
@@ -22,6 +23,9 @@ pub struct Test {
     /// e.g. `-- -p card-e2e -- --nocapture`.
     #[arg(last = true)]
     pub args: Vec<String>,
+    /// Seconds each fuzz target runs in the last step (`cargo xtask fuzz` runs longer); 0 skips it.
+    #[arg(long, default_value_t = 15)]
+    pub fuzz_seconds: u64,
 }
 
 /// Test counts summed over cargo's `test result:` lines.
@@ -86,6 +90,21 @@ impl Test {
             Ok(())
         })?;
 
+        step(5, "cargo fuzz (card-request)", || {
+            if self.fuzz_seconds == 0 {
+                eprintln!("    skipped: --fuzz-seconds 0");
+                return Ok(());
+            }
+            let each = std::time::Duration::from_secs(self.fuzz_seconds);
+            let results = fuzz::run_targets(&fuzz::TARGETS, each)?;
+            // Each target that ran its time without a crash counts as one passed test.
+            tally = tally.add(Tally {
+                passed: results.len() as u64,
+                failed: 0,
+            });
+            Ok(())
+        })?;
+
         eprintln!(
             "xtask test: all {STEPS} steps passed in {}",
             util::human_duration(started.elapsed())
@@ -95,7 +114,7 @@ impl Test {
     }
 }
 
-const STEPS: usize = 4;
+const STEPS: usize = 5;
 
 /// Runs one step; a failure names it.
 fn step<T>(number: usize, name: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {

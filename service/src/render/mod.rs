@@ -8,58 +8,6 @@ pub mod images;
 pub mod pipeline;
 pub mod templates;
 
-use std::fmt;
-
+/// Output formats, chosen by `?format=` (parsed with the rest of the request in `card-request`).
+pub use card_request::ImageFormat;
 pub use pipeline::{CardRenderer, RenderError, RenderedCard, StageTimings};
-
-/// Output formats, chosen by `?format=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ImageFormat {
-    #[default]
-    Png,
-    Jpeg,
-    Webp,
-}
-
-impl ImageFormat {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "png" => Some(Self::Png),
-            "jpeg" | "jpg" => Some(Self::Jpeg),
-            "webp" => Some(Self::Webp),
-            _ => None,
-        }
-    }
-
-    /// File extension in object keys.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Png => "png",
-            Self::Jpeg => "jpg",
-            Self::Webp => "webp",
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Self::Png => "image/png",
-            Self::Jpeg => "image/jpeg",
-            Self::Webp => "image/webp",
-        }
-    }
-
-    /// The name `?format=` and `Page.captureScreenshot` take.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Png => "png",
-            Self::Jpeg => "jpeg",
-            Self::Webp => "webp",
-        }
-    }
-}
-
-impl fmt::Display for ImageFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.extension())
-    }
-}

@@ -4,65 +4,37 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 
+/// What the query string may say: `variant`, `format` and `sig` (parsed in `card-request`, fuzzed).
+pub use card_request::ImageQuery;
+
 use crate::AppState;
 use crate::error::ApiError;
 use crate::listings::is_valid_id;
-use crate::render::ImageFormat;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/og-image/{listing_id}", get(og_image))
 }
 
-/// What the query string may say.
-#[derive(Debug, Default)]
-pub struct ImageQuery {
-    pub variant: Option<String>,
-    pub format: ImageFormat,
-}
-
-impl ImageQuery {
-    /// Parses `variant` and `format`; anything else, a repeat, or an oversized query is a 400.
-    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
-        let mut query = Self::default();
-        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-            return Ok(query);
-        };
-        if raw.len() > 256 {
-            return Err(ApiError::UnknownParameter(
-                "(query longer than 256 bytes)".into(),
-            ));
-        }
-        let (mut seen_variant, mut seen_format) = (false, false);
-        for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
-            match name.as_ref() {
-                "variant" if !seen_variant => {
-                    seen_variant = true;
-                    query.variant = Some(value.into_owned());
-                }
-                "format" if !seen_format => {
-                    seen_format = true;
-                    query.format = ImageFormat::parse(&value).ok_or(ApiError::InvalidFormat)?;
-                }
-                other => return Err(ApiError::UnknownParameter(other.chars().take(32).collect())),
-            }
-        }
-        Ok(query)
-    }
-}
-
 async fn og_image(
     State(state): State<AppState>,
-    Path(listing_id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    listing_id: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    // 1. validate
+    // 1. validate: the signature first (with SIGNING__KEYS set, nothing unsigned gets further),
+    // then the id (a segment that is not UTF-8 once decoded is as invalid as `../x`), then the query.
+    state.signer.verify(uri.path(), raw.as_deref())?;
+    let Ok(Path(listing_id)) = listing_id else {
+        return Err(ApiError::InvalidListingId);
+    };
     if !is_valid_id(&listing_id) {
         return Err(ApiError::InvalidListingId);
     }
@@ -154,27 +126,6 @@ fn if_none_match_matches(headers: &HeaderMap, etag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_accepts_variant_and_format_only() {
-        let q = ImageQuery::parse(Some("format=webp&variant=classic")).unwrap();
-        assert_eq!(q.format, ImageFormat::Webp);
-        assert_eq!(q.variant.as_deref(), Some("classic"));
-        assert!(matches!(
-            ImageQuery::parse(Some("format=gif")),
-            Err(ApiError::InvalidFormat)
-        ));
-        assert!(matches!(
-            ImageQuery::parse(Some("size=10")),
-            Err(ApiError::UnknownParameter(_))
-        ));
-        assert!(matches!(
-            ImageQuery::parse(Some("format=png&format=jpeg")),
-            Err(ApiError::UnknownParameter(_))
-        ));
-        assert!(ImageQuery::parse(Some(&"a".repeat(300))).is_err());
-        assert_eq!(ImageQuery::parse(None).unwrap().format, ImageFormat::Png);
-    }
 
     #[test]
     fn if_none_match_forms() {

@@ -29,13 +29,12 @@ async fn share(
     let pick = state.pick_design(&listing.id, query.variant.as_deref())?;
     let base = &state.public_url;
     let format = query.format;
-    let mut image = format!(
-        "{base}/api/og-image/{}?variant={}",
-        listing.id, pick.variant
-    );
+    let mut image_path = format!("/api/og-image/{}?variant={}", listing.id, pick.variant);
     if raw.as_deref().is_some_and(|r| r.contains("format=")) {
-        image.push_str(&format!("&format={}", format.name()));
+        image_path.push_str(&format!("&format={}", format.name()));
     }
+    // With SIGNING__KEYS set the image URL carries its signature; unchanged otherwise.
+    let image = format!("{base}{}", state.signer.sign_path(&image_path));
     let page_url = format!("{base}/share/{}", listing.id);
     let title = truncate(&listing.title, 200);
     let description = describe(&listing);

@@ -1,0 +1,17 @@
+//! What a card request may say, checked without any I/O: the listing id, the image query and the
+//! URL signature.
+//!
+//! Everything here is a pure function of the bytes a client sent, so it is fuzzed on its own
+//! (`fuzz/`, `cargo xtask fuzz`) and the service only maps these errors to HTTP answers.
+
+mod format;
+mod id;
+mod query;
+mod signature;
+
+pub use format::ImageFormat;
+pub use id::{MAX_ID_LEN, is_valid_id};
+pub use query::{ImageQuery, MAX_QUERY_LEN, QueryError};
+pub use signature::{
+    KeyError, SIGNATURE_PARAM, SignatureError, Signer, canonical_message, parse_keys,
+};
