@@ -50,6 +50,8 @@ pub enum ApiError {
     ListingSourceUnavailable { detail: String },
     #[error("not found")]
     NotFound,
+    #[error("method not allowed here")]
+    MethodNotAllowed,
     #[error("missing or wrong bearer token")]
     Unauthorized,
     /// A request body an admin endpoint cannot accept; the message says why.
@@ -79,6 +81,7 @@ impl ApiError {
             ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
             ApiError::SignatureRequired | ApiError::InvalidSignature => StatusCode::FORBIDDEN,
             ApiError::ListingNotFound(_) | ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -114,6 +117,7 @@ impl ApiError {
             ApiError::BrowserUnavailable { .. } => "browser-unavailable",
             ApiError::ListingSourceUnavailable { .. } => "listing-source-unavailable",
             ApiError::NotFound => "not-found",
+            ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
             ApiError::Internal(_) => "internal",
