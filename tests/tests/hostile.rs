@@ -46,11 +46,16 @@ fn hostile_listings(target: &str) -> Vec<Value> {
         format!(r#"<div style="background:url({base}/css-url)">x</div>"#),
         format!("<style>@import url({base}/import.css); body{{background:url({base}/bg)}}</style>"),
         format!(
-            r#"<link rel=stylesheet href="{base}/link.css"><meta http-equiv="refresh" content="0;url={base}/meta">"#
+            r#"<link rel=stylesheet href="{base}/link.css"><link rel=preload as=image href="{base}/preload">"#
         ),
         format!(
             r#""><iframe src="{base}/frame"></iframe><svg><image href="{base}/svg-image"/></svg>"#
         ),
+        format!(
+            r#"<object data="{base}/object"></object><embed src="{base}/embed"><video poster="{base}/poster"></video><audio src="{base}/audio"></audio><input type=image src="{base}/input"><picture><source srcset="{base}/srcset"><img srcset="{base}/img-srcset 2x"></picture><table background="{base}/table-bg"><tr><td>x</td></tr></table><a ping="{base}/ping" href="{base}/a">a</a>"#
+        ),
+        // Last: a design that emits this unescaped is refused by the host (`<meta http-equiv>`).
+        format!(r#"<meta http-equiv="refresh" content="0;url={base}/meta">"#),
     ];
     let images = [
         "javascript:alert(1)".to_string(),
@@ -449,5 +454,60 @@ async fn with_signing_keys_only_signed_urls_are_served_and_keys_rotate() -> anyh
     let local = image.replace("https://cards.example.com", "");
     let response = http().get(svc.url(&local)).send().await?;
     ensure!(response.status() == 200, "{local}: {}", response.status());
+    svc.stop().await
+}
+
+/// The careless design (`fixture-unescaped`) puts the hostile titles into the page as live markup:
+/// every way HTML can name a URL is now in the document, and the page still reaches nothing. The
+/// one title that would navigate the page (`<meta http-equiv>`) is refused by the host: 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_design_that_does_not_escape_still_reaches_nothing() -> anyhow::Result<()> {
+    let (target, hits) = listener().await?;
+    let listings = hostile_listings(&target);
+    let file = std::env::temp_dir().join(format!(
+        "card-e2e-hostile-design-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&file, serde_json::to_vec(&json!({ "listings": listings }))?)?;
+    let source = file.display().to_string();
+    let svc = TestService::start(&[("LISTINGS__SOURCE", &source)]).await?;
+    let titles: Vec<&Value> = listings
+        .iter()
+        .filter(|l| {
+            l["id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("hostile-title-"))
+        })
+        .collect();
+    ensure!(titles.len() >= 8, "the corpus shrank");
+    for (i, listing) in titles.iter().enumerate() {
+        let id = listing["id"].as_str().unwrap_or_default();
+        let response = http()
+            .get(svc.url(&format!(
+                "/api/og-image/{id}?variant=fixture-unescaped&format=jpeg"
+            )))
+            .send()
+            .await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        if i == titles.len() - 1 {
+            ensure!(status == 500, "{id}: {status}");
+            ensure!(error_code(&bytes)? == "template-failed");
+        } else {
+            ensure!(
+                status == 200,
+                "{id}: {status} {}",
+                String::from_utf8_lossy(&bytes)
+            );
+            assert_card(&bytes).with_context(|| id.to_string())?;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ensure!(
+        hits.load(Ordering::SeqCst) == 0,
+        "the loopback listener was reached {} times",
+        hits.load(Ordering::SeqCst)
+    );
+    let _ = std::fs::remove_file(&file);
     svc.stop().await
 }
