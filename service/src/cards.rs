@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::cache::breaker::GuardedError;
 use crate::cache::{CacheOutcome, CachedImage, CardKey, MemoryTier, S3Store};
 use crate::listings::Listing;
 use crate::render::pipeline::StageTimings;
@@ -72,9 +73,11 @@ impl CardService {
     ) -> Result<(CachedImage, CacheOutcome), RenderError> {
         let object_key = key.object_key();
         if let Some(s3) = &self.s3 {
-            match s3.get(&object_key).await {
+            // Through the breaker and under S3__TIMEOUT_MS: a slow or dead S3 costs a bounded
+            // delay, and while the breaker is open, none.
+            match s3.health().call("get", s3.get(&object_key)).await {
                 Ok(Some(image)) => return Ok((image, CacheOutcome::HitS3)),
-                Ok(None) => {}
+                Ok(None) | Err(GuardedError::Open) => {}
                 Err(e) => tracing::warn!(error = %e, "s3 read failed; rendering instead"),
             }
         }
@@ -92,16 +95,17 @@ impl CardService {
                 ("template-version", template.version.as_str()),
                 ("fingerprint", key.fingerprint.as_str()),
             ];
-            match s3
-                .put_if_absent(
-                    &object_key,
-                    image.bytes.clone(),
-                    image.content_type,
-                    &metadata,
-                )
-                .await
-            {
+            let put = s3.put_if_absent(
+                &object_key,
+                image.bytes.clone(),
+                image.content_type,
+                &metadata,
+            );
+            match s3.health().call("put", put).await {
                 Ok(outcome) => tracing::debug!(key = %object_key, ?outcome, "stored"),
+                Err(GuardedError::Open) => {
+                    tracing::debug!(key = %object_key, "s3 breaker open; not stored")
+                }
                 Err(e) => tracing::warn!(error = %e, "s3 write failed; serving the image uncached"),
             }
         }

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cards;
 pub mod error;
 pub mod experiments;
+pub mod fallback;
 pub mod jobs;
 pub mod listings;
 pub mod render;
@@ -72,6 +73,8 @@ pub struct AppInner {
     pub public_url: String,
     /// Signs image URLs (share pages) and checks them (`/api/og-image/*`) when `SIGNING__KEYS` is set.
     pub signer: card_request::Signer,
+    /// The card served on a render deadline when `RENDER__FALLBACK_ON_TIMEOUT=true`.
+    pub fallback: Arc<fallback::FallbackCards>,
 }
 
 impl std::ops::Deref for AppState {
@@ -146,16 +149,60 @@ impl AppState {
             jobs,
             public_url,
             signer: settings_signer,
+            fallback: Arc::default(),
         })))
     }
 
-    /// Launches the browsers and their pages now. A failure is logged, not fatal: cached images still serve.
+    /// Launches the browsers and their pages now, starts their health probe, and renders the
+    /// fallback card when it is enabled. A failure is logged, not fatal: cached images still serve.
     pub async fn warm_up(&self) {
-        if let Some(pool) = self.cards.renderer.browser()
-            && let Err(e) = pool.warm_up().await
-        {
-            tracing::error!(error = %e, "browser pool did not start; cache misses will fail until it does");
+        if let Some(pool) = self.cards.renderer.browser() {
+            if let Err(e) = pool.warm_up().await {
+                tracing::error!(error = %e, "browser pool did not start; cache misses will fail until it does");
+            }
+            pool.start_health_probe();
         }
+        if self.settings.render.fallback_on_timeout
+            && let Some(design) = self
+                .cards
+                .renderer
+                .templates()
+                .get(&self.settings.templates.default)
+        {
+            self.fallback.prepare(&self.cards.renderer, &design).await;
+        }
+    }
+
+    /// The fallback card for a render that missed its deadline, when `RENDER__FALLBACK_ON_TIMEOUT`
+    /// is on; `None` means answer with the error. If the start-up render of the fallback failed,
+    /// it is retried in the background and this request gets the 503.
+    pub fn fallback_response(
+        &self,
+        error: &RenderError,
+        format: render::ImageFormat,
+    ) -> Option<axum::response::Response> {
+        use crate::render::browser::BrowserError;
+        if !self.settings.render.fallback_on_timeout
+            || !matches!(error, RenderError::Browser(BrowserError::Deadline(_)))
+        {
+            return None;
+        }
+        let response = self.fallback.response(format);
+        if response.is_none() && self.fallback.begin_preparing() {
+            let state = self.clone();
+            tokio::spawn(async move {
+                if let Some(design) = state
+                    .cards
+                    .renderer
+                    .templates()
+                    .get(&state.settings.templates.default)
+                {
+                    state.fallback.prepare(&state.cards.renderer, &design).await;
+                }
+                state.fallback.end_preparing();
+            });
+        }
+        response
     }
 
     /// Stops the jobs (each after its current item), then closes Chromium and the driver.

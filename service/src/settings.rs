@@ -107,6 +107,15 @@ pub struct PlaywrightSettings {
     pub pages_per_browser: u32,
     /// Deadline for starting the driver and launching one browser.
     pub launch_timeout_ms: u64,
+    /// Renders after which a browser is replaced by a fresh one (drained: pages in use finish
+    /// first); 0 never recycles on count.
+    pub recycle_after_renders: u64,
+    /// Memory (PSS of the browser's process tree, MiB) above which a browser is recycled; 0 never.
+    pub recycle_above_mib: u64,
+    /// How often each browser is probed (CDP `Browser.getVersion`) and its memory read; 0 turns the probe off.
+    pub health_interval_ms: u64,
+    /// How long a probe may take before the browser counts as frozen and is killed and replaced.
+    pub health_timeout_ms: u64,
 }
 
 impl Default for PlaywrightSettings {
@@ -119,6 +128,10 @@ impl Default for PlaywrightSettings {
             executable_path: PathBuf::from("/usr/bin/chromium"),
             pages_per_browser: 2,
             launch_timeout_ms: 30_000,
+            recycle_after_renders: 500,
+            recycle_above_mib: 2_048,
+            health_interval_ms: 5_000,
+            health_timeout_ms: 2_000,
         }
     }
 }
@@ -141,8 +154,12 @@ pub struct S3Settings {
     pub cache_ttl_seconds: u64,
     /// Custom endpoint (LocalStack, moto, MinIO); path-style addressing is used with it.
     pub endpoint_url: Option<String>,
-    /// Deadline for one S3 call; past it the image is served without the S3 tier.
+    /// Deadline for one S3 call (SDK retries included); past it the image is served without the S3 tier.
     pub timeout_ms: u64,
+    /// Consecutive failed S3 calls that open the circuit breaker (S3 is then not called).
+    pub breaker_failures: u32,
+    /// How long an open breaker stays open before one probe call is let through.
+    pub breaker_cooldown_ms: u64,
 }
 
 impl Default for S3Settings {
@@ -156,6 +173,8 @@ impl Default for S3Settings {
             cache_ttl_seconds: 2_592_000,
             endpoint_url: None,
             timeout_ms: 3_000,
+            breaker_failures: 5,
+            breaker_cooldown_ms: 10_000,
         }
     }
 }
@@ -178,6 +197,8 @@ impl fmt::Debug for S3Settings {
             .field("cache_ttl_seconds", &self.cache_ttl_seconds)
             .field("endpoint_url", &self.endpoint_url)
             .field("timeout_ms", &self.timeout_ms)
+            .field("breaker_failures", &self.breaker_failures)
+            .field("breaker_cooldown_ms", &self.breaker_cooldown_ms)
             .finish()
     }
 }
@@ -311,6 +332,9 @@ pub struct RenderSettings {
     pub brand: String,
     /// JPEG and WebP quality (1–100).
     pub quality: u8,
+    /// On a render past its deadline, serve the fallback card (the default design with a neutral
+    /// listing, rendered at start-up, `Cache-Control: no-store`, `X-Cache: fallback`) instead of 503.
+    pub fallback_on_timeout: bool,
 }
 
 impl Default for RenderSettings {
@@ -319,6 +343,7 @@ impl Default for RenderSettings {
             queue_depth: 64,
             brand: "Deal Brain".into(),
             quality: 85,
+            fallback_on_timeout: false,
         }
     }
 }
@@ -533,6 +558,25 @@ impl Settings {
             "PLAYWRIGHT__LAUNCH_TIMEOUT_MS",
             "at least 1000 milliseconds",
         )?;
+        if p.health_interval_ms > 0 {
+            check(
+                p.health_interval_ms >= 100,
+                "PLAYWRIGHT__HEALTH_INTERVAL_MS",
+                "0 (off) or at least 100 milliseconds",
+            )?;
+        }
+        check(
+            (50..=60_000).contains(&p.health_timeout_ms),
+            "PLAYWRIGHT__HEALTH_TIMEOUT_MS",
+            "milliseconds from 50 to 60000",
+        )?;
+        if p.recycle_above_mib > 0 {
+            check(
+                p.recycle_above_mib >= 128,
+                "PLAYWRIGHT__RECYCLE_ABOVE_MIB",
+                "0 (off) or at least 128",
+            )?;
+        }
         if p.enabled && !p.headless {
             tracing::warn!("PLAYWRIGHT__HEADLESS=false: Chromium needs a display");
         }
@@ -556,6 +600,16 @@ impl Settings {
             s3.timeout_ms >= 50,
             "S3__TIMEOUT_MS",
             "at least 50 milliseconds",
+        )?;
+        check(
+            (1..=1_000).contains(&s3.breaker_failures),
+            "S3__BREAKER_FAILURES",
+            "a whole number from 1 to 1000",
+        )?;
+        check(
+            (100..=3_600_000).contains(&s3.breaker_cooldown_ms),
+            "S3__BREAKER_COOLDOWN_MS",
+            "milliseconds from 100 to 3600000",
         )?;
         check(
             s3.access_key_id.is_some() == s3.secret_access_key.is_some(),
@@ -999,6 +1053,32 @@ mod tests {
             ("JOBS__WARM_CACHE__VARIANTS", "Classic!"),
             ("JOBS__LEASE_TTL_SECONDS", "1"),
             ("JOBS__ENABLED", "sometimes"),
+        ] {
+            let err = Settings::from_pairs([(var, value)]).unwrap_err();
+            assert!(err.to_string().contains(var), "{var}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn reliability_settings_load_and_are_range_checked() {
+        let s = Settings::from_pairs([
+            ("RENDER__FALLBACK_ON_TIMEOUT", "true"),
+            ("PLAYWRIGHT__RECYCLE_AFTER_RENDERS", "10"),
+            ("PLAYWRIGHT__RECYCLE_ABOVE_MIB", "0"),
+            ("S3__BREAKER_FAILURES", "2"),
+            ("S3__BREAKER_COOLDOWN_MS", "500"),
+        ])
+        .unwrap();
+        assert!(s.render.fallback_on_timeout);
+        assert_eq!(s.playwright.recycle_after_renders, 10);
+        assert_eq!(s.s3.breaker_failures, 2);
+        for (var, value) in [
+            ("S3__BREAKER_FAILURES", "0"),
+            ("S3__BREAKER_COOLDOWN_MS", "5"),
+            ("PLAYWRIGHT__HEALTH_INTERVAL_MS", "10"),
+            ("PLAYWRIGHT__HEALTH_TIMEOUT_MS", "0"),
+            ("PLAYWRIGHT__RECYCLE_ABOVE_MIB", "64"),
+            ("RENDER__FALLBACK_ON_TIMEOUT", "sometimes"),
         ] {
             let err = Settings::from_pairs([(var, value)]).unwrap_err();
             assert!(err.to_string().contains(var), "{var}={value}: {err}");

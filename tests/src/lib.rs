@@ -3,7 +3,7 @@
 pub mod s3;
 pub mod service;
 
-pub use s3::{Backend, S3Server, free_port, tools_dir};
+pub use s3::{Backend, DedicatedS3, S3Server, free_port, tools_dir};
 
 /// The `classic` design's brand column colour, `BRAND_BAR_COLOR` (`#FF6A13`) in
 /// `card-templates/classic`: the left 16 px of every classic card, full height.

@@ -175,6 +175,126 @@ impl S3Server {
     }
 }
 
+/// A moto server owned by one test, which the test can stop, freeze and start again on the same
+/// port, to play S3 outages (the shared [`S3Server`] is never stopped under another test).
+/// Always moto on the host, whatever `S3_ENDPOINT` or Docker offer: only a process we own can be
+/// stopped. moto keeps nothing across a restart, so [`DedicatedS3::restart`] recreates the bucket.
+pub struct DedicatedS3 {
+    port: u16,
+    endpoint: String,
+    bucket: String,
+    process: Option<ServerProcess>,
+}
+
+impl DedicatedS3 {
+    /// Starts moto on a free port with `bucket` created.
+    pub async fn start(bucket: &str) -> anyhow::Result<DedicatedS3> {
+        let mut attempt = 1;
+        loop {
+            let port = free_port()?;
+            let mut server = DedicatedS3 {
+                port,
+                endpoint: format!("http://127.0.0.1:{port}"),
+                bucket: bucket.to_string(),
+                process: None,
+            };
+            match server.spawn().await {
+                Ok(()) => return Ok(server),
+                Err(_) if attempt < SPAWN_ATTEMPTS => attempt += 1,
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    async fn spawn(&mut self) -> anyhow::Result<()> {
+        self.process = Some(ServerProcess::spawn(Backend::Moto, self.port)?);
+        let deadline = Instant::now() + Backend::Moto.patience();
+        while !answers(&self.endpoint).await {
+            if let Some(process) = &mut self.process
+                && let Some(status) = process.exited()?
+            {
+                bail!(
+                    "moto exited ({status}) before it answered at {}; its output:\n{}",
+                    self.endpoint,
+                    process.output_tail()
+                );
+            }
+            if Instant::now() > deadline {
+                bail!("moto at {} did not answer in time", self.endpoint);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let client = self.client();
+        client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .with_context(|| format!("create bucket {} at {}", self.bucket, self.endpoint))?;
+        Ok(())
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn client(&self) -> Client {
+        client(&self.endpoint)
+    }
+
+    /// Kills the server: connections are refused from now on.
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
+    /// Starts it again on the same port, with an empty bucket of the same name.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop();
+        self.spawn().await
+    }
+
+    /// SIGSTOP (`true`) or SIGCONT (`false`) to the server's group: connections are accepted by
+    /// the kernel and never answered, the slow S3 a timeout must bound.
+    pub fn freeze(&self, frozen: bool) {
+        if let Some(process) = &self.process
+            && let Ok(pgid) = libc::pid_t::try_from(process.child.id())
+        {
+            let signal = if frozen { libc::SIGSTOP } else { libc::SIGCONT };
+            // SAFETY: killpg only sends a signal to the group we spawned.
+            unsafe {
+                libc::killpg(pgid, signal);
+            }
+        }
+    }
+
+    /// Keys under `prefix` now.
+    pub async fn keys(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let listed = self
+            .client()
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await?;
+        Ok(listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect())
+    }
+}
+
+impl Drop for DedicatedS3 {
+    fn drop(&mut self) {
+        // A frozen group would ignore nothing but SIGKILL anyway; thaw it so its exit is clean.
+        self.freeze(false);
+    }
+}
+
 /// An SDK client for a local server: path-style addressing, the emulators' conventional static
 /// credentials, region us-east-1, checksums only where an operation requires them (emulators lag
 /// the SDK).

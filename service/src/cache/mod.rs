@@ -5,6 +5,7 @@
 //! digest, format, size, quality, brand), so a changed listing or a new design version gets a
 //! new key: invalidation needs no purge, and old objects are left for the cleanup job.
 
+pub mod breaker;
 pub mod memory;
 pub mod provision;
 pub mod s3;

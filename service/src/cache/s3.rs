@@ -1,5 +1,6 @@
 //! The S3 tier: `aws-sdk-s3` with short timeouts, so a slow or dead S3 costs a bounded delay and never an image.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::Client;
@@ -12,6 +13,7 @@ use aws_smithy_http_client::tls;
 use bytes::Bytes;
 
 use super::CachedImage;
+use super::breaker::S3Health;
 use crate::render::ImageFormat;
 use crate::settings::S3Settings;
 
@@ -53,15 +55,19 @@ pub struct S3Store {
     client: Client,
     bucket: String,
     cache_control: String,
+    /// The circuit breaker and error counts of the request path's calls (see `breaker.rs`).
+    health: Arc<S3Health>,
 }
 
 /// An S3 client for these settings: static credentials when given, else the AWS default chain
 /// (environment, profile, web identity, ECS/EC2 roles); path-style addressing for custom endpoints.
 pub async fn client(settings: &S3Settings) -> Client {
+    // S3__TIMEOUT_MS is the budget of the whole operation, retries included: a retry only uses
+    // what the first attempt left, so the SDK can never multiply the delay a request pays.
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_millis(settings.timeout_ms.min(1_000)))
         .operation_attempt_timeout(Duration::from_millis(settings.timeout_ms))
-        .operation_timeout(Duration::from_millis(settings.timeout_ms * 2))
+        .operation_timeout(Duration::from_millis(settings.timeout_ms))
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         // rustls + ring: no aws-lc or OpenSSL to build.
@@ -101,7 +107,17 @@ impl S3Store {
             client: client(settings).await,
             bucket: settings.bucket_name.clone(),
             cache_control,
+            health: Arc::new(S3Health::new(
+                settings.breaker_failures,
+                Duration::from_millis(settings.breaker_cooldown_ms),
+                Duration::from_millis(settings.timeout_ms),
+            )),
         }
+    }
+
+    /// The breaker the request path's calls go through, and their error counts.
+    pub fn health(&self) -> &S3Health {
+        &self.health
     }
 
     pub fn client(&self) -> &Client {

@@ -246,7 +246,7 @@ async fn warm_one(
         return Ok(Warmed::Cached);
     }
     if let Some(s3) = &state.cards.s3 {
-        match s3.exists(&key.object_key()).await {
+        match s3.health().call("head", s3.exists(&key.object_key())).await {
             Ok(true) => return Ok(Warmed::Cached),
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "s3 check failed; rendering instead"),

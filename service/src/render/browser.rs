@@ -5,9 +5,17 @@
 //! Every capture runs under our own deadline (never Playwright's 30 s default). A page that
 //! failed or timed out is thrown away; a browser that disconnected (crashed, killed) is
 //! relaunched and the render retried once.
+//!
+//! A maintenance task (started by [`BrowserPool::start_health_probe`]) probes each browser with
+//! CDP `Browser.getVersion` under `PLAYWRIGHT__HEALTH_TIMEOUT_MS`, periodically and right after a
+//! capture missed its deadline: a browser that does not answer (frozen, SIGSTOP) is SIGKILLed with
+//! its process tree and replaced (a restart). It also recycles a browser after
+//! `PLAYWRIGHT__RECYCLE_AFTER_RENDERS` renders or above `PLAYWRIGHT__RECYCLE_ABOVE_MIB` of PSS,
+//! the Gotenberg way: the fresh browser takes new checkouts at once, the old one drains (pages in
+//! use finish their capture) and is closed after.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -17,9 +25,10 @@ use playwright_rs::{
     Browser, BrowserContext, BrowserContextOptions, GotoOptions, Page, Playwright, Viewport,
     WaitUntil,
 };
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, Notify, Semaphore};
 
 use crate::render::ImageFormat;
+use crate::render::procfs;
 use crate::settings::PlaywrightSettings;
 
 /// Chromium flags that work as root on a closed network (see docs/operations.md).
@@ -63,6 +72,16 @@ struct BrowserHandle {
     browser: Browser,
     context: BrowserContext,
     generation: u64,
+    /// `--card-service-browser=TAG-GENERATION`: this browser's own marker, to find its pid.
+    marker: String,
+    /// Chromium's main process (the leader of its process group), when found in `/proc`.
+    pid: Option<i32>,
+    /// A browser-level CDP session for the health probe.
+    probe: Option<CDPSession>,
+    /// Captures finished on this browser (for `PLAYWRIGHT__RECYCLE_AFTER_RENDERS`).
+    renders: Arc<AtomicU64>,
+    /// Pages of this browser checked out now; a recycled browser closes when it reaches 0.
+    in_use: Arc<AtomicUsize>,
 }
 
 /// A page checked out of the pool, with the CDP session used for capture.
@@ -71,6 +90,14 @@ struct PooledPage {
     generation: u64,
     page: Page,
     cdp: CDPSession,
+    renders: Arc<AtomicU64>,
+    in_use: Arc<AtomicUsize>,
+}
+
+/// A browser being replaced while it drains, so shutdown can kill it if it is still there.
+struct Draining {
+    pid: Option<i32>,
+    marker: String,
 }
 
 pub struct BrowserPool {
@@ -85,7 +112,24 @@ pub struct BrowserPool {
     next_slot: AtomicU64,
     generation: AtomicU64,
     restarts: AtomicU64,
+    /// Planned replacements (render count, memory ceiling), counted apart from restarts.
+    recycles: AtomicU64,
     versions: std::sync::Mutex<Option<String>>,
+    /// Per slot: the last health probe failed and the browser is not replaced yet.
+    unhealthy: Vec<AtomicBool>,
+    /// Per slot: a recycle is due (render count reached) or running.
+    recycle_due: Vec<AtomicBool>,
+    /// Wakes the maintenance task early (a deadline was missed, a recycle is due).
+    maintenance: Arc<Notify>,
+    /// Set by a missed deadline: probe every browser now rather than at the next interval.
+    probe_now: AtomicBool,
+    /// Browsers replaced and still draining, by generation.
+    draining: std::sync::Mutex<Vec<(u64, Draining)>>,
+    /// Pids of the Node drivers started (the parents of Chromium's main processes), so shutdown
+    /// can make sure none is left (a driver is replaced when a launch through it fails).
+    driver_pids: std::sync::Mutex<Vec<i32>>,
+    /// Set by shutdown: the maintenance task stops and nothing is launched any more.
+    closing: AtomicBool,
 }
 
 impl BrowserPool {
@@ -103,7 +147,15 @@ impl BrowserPool {
             next_slot: AtomicU64::new(0),
             generation: AtomicU64::new(1),
             restarts: AtomicU64::new(0),
+            recycles: AtomicU64::new(0),
             versions: std::sync::Mutex::new(None),
+            unhealthy: (0..browsers).map(|_| AtomicBool::new(false)).collect(),
+            recycle_due: (0..browsers).map(|_| AtomicBool::new(false)).collect(),
+            maintenance: Arc::new(Notify::new()),
+            probe_now: AtomicBool::new(false),
+            draining: std::sync::Mutex::new(Vec::new()),
+            driver_pids: std::sync::Mutex::new(Vec::new()),
+            closing: AtomicBool::new(false),
         }
     }
 
@@ -117,9 +169,39 @@ impl BrowserPool {
         self.slots.len() * self.settings.pages_per_browser as usize
     }
 
-    /// Browsers relaunched after a crash or a deadline since start.
+    /// Browsers relaunched after a crash, a kill or a failed health probe since start.
     pub fn restarts(&self) -> u64 {
         self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Browsers replaced as planned (render count, memory ceiling) since start.
+    pub fn recycles(&self) -> u64 {
+        self.recycles.load(Ordering::Relaxed)
+    }
+
+    /// Pids of the browsers' main processes now (slots and draining ones), for operators and tests.
+    pub fn browser_pids(&self) -> Vec<i32> {
+        let mut pids: Vec<i32> = self
+            .slots
+            .iter()
+            .filter_map(|slot| slot.try_lock().ok().and_then(|g| g.as_ref()?.pid))
+            .collect();
+        pids.extend(
+            self.draining
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .filter_map(|(_, d)| d.pid),
+        );
+        pids
+    }
+
+    /// The Node drivers' pids seen so far (normally one), once a browser has launched.
+    pub fn driver_pids(&self) -> Vec<i32> {
+        self.driver_pids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Chromium's version, once a browser has launched.
@@ -130,11 +212,13 @@ impl BrowserPool {
             .clone()
     }
 
-    /// `true` when at least one browser is up and connected.
+    /// `true` when at least one browser is up, connected, and passed its last health probe.
     pub async fn is_ready(&self) -> bool {
-        for slot in &self.slots {
+        for (i, slot) in self.slots.iter().enumerate() {
             if let Ok(guard) = slot.try_lock() {
-                if guard.as_ref().is_some_and(|h| h.browser.is_connected()) {
+                if guard.as_ref().is_some_and(|h| h.browser.is_connected())
+                    && !self.unhealthy[i].load(Ordering::Relaxed)
+                {
                     return true;
                 }
             } else {
@@ -175,7 +259,12 @@ impl BrowserPool {
         .await
         {
             Ok(result) => result,
-            Err(_) => Err(BrowserError::Deadline(deadline)),
+            Err(_) => {
+                // A frozen browser shows itself only this way: have every browser probed now.
+                self.probe_now.store(true, Ordering::Relaxed);
+                self.maintenance.notify_one();
+                Err(BrowserError::Deadline(deadline))
+            }
         }
     }
 
@@ -210,14 +299,22 @@ impl BrowserPool {
             let page = guard
                 .page
                 .as_ref()
-                .map(|p| (p.page.clone(), p.cdp.clone(), p.slot));
-            let Some((page, cdp, slot)) = page else {
+                .map(|p| (p.page.clone(), p.cdp.clone(), p.slot, p.renders.clone()));
+            let Some((page, cdp, slot, renders)) = page else {
                 continue;
             };
             let remaining = until.saturating_duration_since(Instant::now());
             match render_on(&page, &cdp, html, format, quality, remaining).await {
                 Ok(bytes) => {
                     guard.healthy = true;
+                    let done = renders.fetch_add(1, Ordering::Relaxed) + 1;
+                    let limit = self.settings.recycle_after_renders;
+                    if limit > 0
+                        && done >= limit
+                        && !self.recycle_due[slot].swap(true, Ordering::AcqRel)
+                    {
+                        self.maintenance.notify_one();
+                    }
                     return Ok(bytes);
                 }
                 Err(e) => {
@@ -255,11 +352,14 @@ impl BrowserPool {
                 .as_ref()
                 .map(|h| (h.generation, h.browser.is_connected()));
             if current == Some((page.generation, true)) {
+                page.in_use.fetch_add(1, Ordering::AcqRel);
                 return Ok(page);
             }
         }
         let slot = (self.next_slot.fetch_add(1, Ordering::Relaxed) as usize) % self.slots.len();
-        self.new_page(slot).await
+        let page = self.new_page(slot).await?;
+        page.in_use.fetch_add(1, Ordering::AcqRel);
+        Ok(page)
     }
 
     async fn new_page(&self, slot: usize) -> Result<PooledPage, BrowserError> {
@@ -269,39 +369,36 @@ impl BrowserPool {
         {
             self.restarts.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(slot, "browser disconnected; relaunching");
+            kill_browser(&old);
             close_in_background(old);
         }
         if guard.is_none() {
+            if self.closing.load(Ordering::Relaxed) {
+                return Err(BrowserError::Failed("the pool is shutting down".into()));
+            }
             *guard = Some(self.launch(slot).await?);
+            self.unhealthy[slot].store(false, Ordering::Relaxed);
         }
         let handle = guard
             .as_ref()
             .ok_or_else(|| BrowserError::Failed("browser slot empty".into()))?;
         match open_page(handle).await {
-            Ok((page, cdp)) => Ok(PooledPage {
-                slot,
-                generation: handle.generation,
-                page,
-                cdp,
-            }),
+            Ok((page, cdp)) => Ok(PooledPage::new(slot, handle, page, cdp)),
             Err(e) => {
                 // The driver may not have noticed yet that the browser died (it reports the
                 // disconnect asynchronously): a browser that cannot open a page is replaced now.
                 tracing::warn!(slot, error = %e, "browser cannot open a page; relaunching");
                 if let Some(old) = guard.take() {
                     self.restarts.fetch_add(1, Ordering::Relaxed);
+                    kill_browser(&old);
                     close_in_background(old);
                 }
                 let handle = self.launch(slot).await?;
                 let (page, cdp) = open_page(&handle).await?;
-                let generation = handle.generation;
+                let page = PooledPage::new(slot, &handle, page, cdp);
                 *guard = Some(handle);
-                Ok(PooledPage {
-                    slot,
-                    generation,
-                    page,
-                    cdp,
-                })
+                self.unhealthy[slot].store(false, Ordering::Relaxed);
+                Ok(page)
             }
         }
     }
@@ -309,7 +406,16 @@ impl BrowserPool {
     async fn launch(&self, slot: usize) -> Result<BrowserHandle, BrowserError> {
         let started = Instant::now();
         let timeout = Duration::from_millis(self.settings.launch_timeout_ms);
-        let launched = tokio::time::timeout(timeout, self.launch_inner()).await;
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        let marker = format!("--card-service-browser={}-{generation}", self.tag);
+        let launched =
+            tokio::time::timeout(timeout, self.launch_inner(generation, marker.clone())).await;
+        if !matches!(launched, Ok(Ok(_))) {
+            // A browser that started but never finished launching (frozen, stuck) is ours to kill.
+            for pid in procfs::pids_with_arg(&marker) {
+                procfs::kill_tree(pid, &marker);
+            }
+        }
         let handle = match launched {
             Ok(Ok(handle)) => handle,
             Ok(Err(e)) => {
@@ -327,9 +433,18 @@ impl BrowserPool {
                 });
             }
         };
+        if let Some(pid) = handle.pid
+            && let Some((ppid, _, _)) = procfs::stat(pid)
+        {
+            let mut drivers = self.driver_pids.lock().unwrap_or_else(|e| e.into_inner());
+            if !drivers.contains(&ppid) {
+                drivers.push(ppid);
+            }
+        }
         tracing::info!(
             slot,
             version = handle.browser.version(),
+            pid = handle.pid,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "browser launched"
         );
@@ -338,7 +453,11 @@ impl BrowserPool {
         Ok(handle)
     }
 
-    async fn launch_inner(&self) -> Result<BrowserHandle, BrowserError> {
+    async fn launch_inner(
+        &self,
+        generation: u64,
+        marker: String,
+    ) -> Result<BrowserHandle, BrowserError> {
         let playwright = self.driver().await?;
         let path = self.settings.executable_path.display().to_string();
         if !self.settings.executable_path.exists() {
@@ -349,6 +468,7 @@ impl BrowserPool {
         }
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|s| s.to_string()).collect();
         args.push(self.process_tag());
+        args.push(marker.clone());
         let options = LaunchOptions::new()
             .executable_path(path.clone())
             .headless(self.settings.headless)
@@ -389,11 +509,27 @@ impl BrowserPool {
             })
             .await
             .map_err(|e| BrowserError::Launch { path, message: format!("route: {e}") })?;
-        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        // The main process is the one with our marker whose parent has none (its children may
+        // inherit the switches).
+        let pid = procfs::pids_with_arg(&marker).into_iter().find(|pid| {
+            procfs::stat(*pid).is_some_and(|(ppid, _, _)| !procfs::has_arg(ppid, &marker))
+        });
+        let probe = match browser.new_browser_cdp_session().await {
+            Ok(session) => Some(session),
+            Err(e) => {
+                tracing::warn!(error = %e, "no browser CDP session; the health probe only checks the connection");
+                None
+            }
+        };
         Ok(BrowserHandle {
             browser,
             context,
             generation,
+            marker,
+            pid,
+            probe,
+            renders: Arc::new(AtomicU64::new(0)),
+            in_use: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -419,20 +555,268 @@ impl BrowserPool {
         if let Some(old) = guard.take() {
             self.restarts.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(slot, "retiring browser");
+            kill_browser(&old);
             close_in_background(old);
         }
     }
 
-    /// Closes every browser and the driver. Bounded: a frozen browser does not hold up shutdown.
+    /// Closes every browser and the driver. Bounded: a frozen browser does not hold up shutdown,
+    /// and whatever did not exit after its close (frozen, draining) is SIGKILLed with its tree.
     pub async fn shutdown(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+        self.maintenance.notify_one();
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
         for slot in &self.slots {
             if let Some(handle) = slot.lock().await.take() {
-                let _ = tokio::time::timeout(Duration::from_secs(5), handle.browser.close()).await;
+                let _ = tokio::time::timeout(Duration::from_secs(2), handle.browser.close()).await;
+                kill_browser(&handle);
+            }
+        }
+        let draining: Vec<(u64, Draining)> = self
+            .draining
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect();
+        for (_, d) in draining {
+            if let Some(pid) = d.pid {
+                procfs::kill_tree(pid, &d.marker);
             }
         }
         if let Some(driver) = self.driver.lock().await.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), driver.shutdown()).await;
+        }
+        // A driver is Node running `cli.js run-driver`; one still there is stuck, or was replaced
+        // after a failed launch and never told to exit.
+        let mut waited = false;
+        for pid in self.driver_pids() {
+            if !procfs::has_arg(pid, "run-driver") {
+                continue;
+            }
+            if !waited {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                waited = true;
+            }
+            if procfs::has_arg(pid, "run-driver") {
+                tracing::warn!(pid, "a Playwright driver did not exit; killing it");
+                procfs::kill_tree(pid, "run-driver");
+            }
+        }
+    }
+
+    /// Starts the maintenance task: health probes, kills of frozen browsers, recycling. It holds
+    /// only a weak reference, and ends with [`BrowserPool::shutdown`] or when the pool is dropped.
+    pub fn start_health_probe(self: &Arc<Self>) {
+        let pool = Arc::downgrade(self);
+        let interval = Duration::from_millis(self.settings.health_interval_ms);
+        let wake = self.maintenance.clone();
+        tokio::spawn(async move {
+            loop {
+                // Wait for the next tick or an early wake-up, without keeping the pool alive.
+                let notified = wake.notified();
+                if interval.is_zero() {
+                    notified.await;
+                } else {
+                    let _ = tokio::time::timeout(interval, notified).await;
+                }
+                let Some(strong) = pool.upgrade() else { return };
+                if strong.closing.load(Ordering::Relaxed) {
+                    return;
+                }
+                let periodic = !interval.is_zero();
+                strong.maintain(periodic).await;
+            }
+        });
+    }
+
+    /// One round: recycle what is due, probe (every tick, or now after a missed deadline), and
+    /// replace what failed its probe or outgrew the memory ceiling.
+    async fn maintain(&self, periodic: bool) {
+        let probe = self.probe_now.swap(false, Ordering::Relaxed) || periodic;
+        for slot in 0..self.slots.len() {
+            if self.closing.load(Ordering::Relaxed) {
+                return;
+            }
+            if self.recycle_due[slot].load(Ordering::Acquire) {
+                self.recycle(slot, "render count").await;
+                continue;
+            }
+            if !probe {
+                continue;
+            }
+            let target = {
+                let guard = self.slots[slot].lock().await;
+                guard.as_ref().map(|h| {
+                    (
+                        h.generation,
+                        h.probe.clone(),
+                        h.pid,
+                        h.browser.is_connected(),
+                    )
+                })
+            };
+            let Some((generation, session, pid, connected)) = target else {
+                continue;
+            };
+            let timeout = Duration::from_millis(self.settings.health_timeout_ms);
+            let answered = connected
+                && match session {
+                    Some(session) => matches!(
+                        tokio::time::timeout(timeout, session.send("Browser.getVersion", None))
+                            .await,
+                        Ok(Ok(_))
+                    ),
+                    None => true,
+                };
+            if !answered {
+                self.unhealthy[slot].store(true, Ordering::Relaxed);
+                tracing::warn!(
+                    slot,
+                    ?timeout,
+                    "browser failed its health probe; killing and relaunching it"
+                );
+                self.restart(slot, generation).await;
+                continue;
+            }
+            let ceiling = self.settings.recycle_above_mib;
+            if ceiling > 0
+                && let Some(pid) = pid
+            {
+                let mib = procfs::tree_pss_kib(pid) / 1024;
+                if mib > ceiling {
+                    tracing::info!(
+                        slot,
+                        mib,
+                        ceiling,
+                        "browser above its memory ceiling; recycling it"
+                    );
+                    self.recycle_due[slot].store(true, Ordering::Release);
+                    self.recycle(slot, "memory ceiling").await;
+                }
+            }
+        }
+    }
+
+    /// Replaces a browser that failed its probe: SIGKILL its tree (a frozen browser cannot close),
+    /// then launch a fresh one. Pages checked out on it fail and their requests retry or time out.
+    async fn restart(&self, slot: usize, generation: u64) {
+        let mut guard = self.slots[slot].lock().await;
+        if guard.as_ref().is_none_or(|h| h.generation != generation) {
+            return;
+        }
+        if let Some(old) = guard.take() {
+            self.restarts.fetch_add(1, Ordering::Relaxed);
+            kill_browser(&old);
+            close_in_background(old);
+        }
+        self.purge_idle(generation);
+        if self.closing.load(Ordering::Relaxed) {
+            return;
+        }
+        match self.launch(slot).await {
+            Ok(handle) => {
+                *guard = Some(handle);
+                self.unhealthy[slot].store(false, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::error!(slot, error = %e, "relaunch after a failed probe failed; the next checkout retries")
+            }
+        }
+    }
+
+    /// A planned replacement: launch the new browser first (the old one keeps serving meanwhile),
+    /// swap it in so new checkouts get it, and close the old one once its pages in use are back.
+    async fn recycle(&self, slot: usize, reason: &'static str) {
+        let fresh = match self.launch(slot).await {
+            Ok(handle) => handle,
+            Err(e) => {
+                tracing::warn!(slot, error = %e, "recycle: the new browser did not launch; keeping the old one");
+                self.recycle_due[slot].store(false, Ordering::Release);
+                return;
+            }
+        };
+        let old = {
+            let mut guard = self.slots[slot].lock().await;
+            if self.closing.load(Ordering::Relaxed) {
+                drop(guard);
+                kill_browser(&fresh);
+                close_in_background(fresh);
+                return;
+            }
+            guard.replace(fresh)
+        };
+        self.unhealthy[slot].store(false, Ordering::Relaxed);
+        self.recycle_due[slot].store(false, Ordering::Release);
+        let Some(old) = old else { return };
+        self.recycles.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            slot,
+            reason,
+            renders = old.renders.load(Ordering::Relaxed),
+            "browser recycled; the old one drains"
+        );
+        self.purge_idle(old.generation);
+        self.draining
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((
+                old.generation,
+                Draining {
+                    pid: old.pid,
+                    marker: old.marker.clone(),
+                },
+            ));
+        // Long enough for any capture that was running on it to finish or miss its deadline.
+        let patience =
+            Duration::from_millis(self.settings.browser_timeout_ms) + Duration::from_secs(2);
+        let drained = async {
+            while old.in_use.load(Ordering::Acquire) > 0 {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        };
+        if tokio::time::timeout(patience, drained).await.is_err() {
+            tracing::warn!(
+                slot,
+                "a recycled browser still had pages in use; closing it anyway"
+            );
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), old.browser.close()).await;
+        kill_browser(&old);
+        self.draining
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(g, _)| *g != old.generation);
+    }
+
+    /// Drops idle pages of a replaced browser (they close with it).
+    fn purge_idle(&self, generation: u64) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| p.generation != generation);
+    }
+}
+
+impl PooledPage {
+    /// A page of `handle`, not yet counted as checked out (`checkout` counts it).
+    fn new(slot: usize, handle: &BrowserHandle, page: Page, cdp: CDPSession) -> Self {
+        Self {
+            slot,
+            generation: handle.generation,
+            page,
+            cdp,
+            renders: handle.renders.clone(),
+            in_use: handle.in_use.clone(),
+        }
+    }
+}
+
+/// SIGKILL to a browser's process tree, if it is still there (no-op once it exited).
+fn kill_browser(handle: &BrowserHandle) {
+    if let Some(pid) = handle.pid {
+        let killed = procfs::kill_tree(pid, &handle.marker);
+        if killed > 0 {
+            tracing::debug!(pid, killed, "killed a browser's processes");
         }
     }
 }
@@ -447,6 +831,7 @@ struct PageGuard<'a> {
 impl Drop for PageGuard<'_> {
     fn drop(&mut self) {
         let Some(page) = self.page.take() else { return };
+        page.in_use.fetch_sub(1, Ordering::AcqRel);
         if self.healthy {
             self.pool
                 .idle

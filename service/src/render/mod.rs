@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod images;
 pub mod pipeline;
+pub mod procfs;
 pub mod templates;
 
 /// Output formats, chosen by `?format=` (parsed with the rest of the request in `card-request`).

@@ -27,7 +27,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         Some(pool) => {
             let up = pool.is_ready().await;
             ready &= up;
-            json!({"status": if up { "ok" } else { "down" }, "version": pool.version(), "restarts": pool.restarts()})
+            json!({"status": if up { "ok" } else { "down" }, "version": pool.version(), "restarts": pool.restarts(), "recycles": pool.recycles()})
         }
     };
     let designs = state.cards.renderer.templates().snapshot();
@@ -40,12 +40,21 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     });
     let s3 = match &state.cards.s3 {
         None => json!({"status": "disabled"}),
+        // S3 down degrades caching but images still render and serve: report it, stay ready.
+        // An open breaker is reported as it is, without calling S3 (it is the last probe's verdict).
+        Some(store) if store.health().is_open() => json!({
+            "status": "degraded",
+            "breaker": store.health().state().name(),
+            "bucket": store.bucket(),
+        }),
         Some(store) => {
+            let breaker = store.health().state().name();
             match tokio::time::timeout(Duration::from_secs(2), store.health_check()).await {
-                Ok(Ok(())) => json!({"status": "ok", "bucket": store.bucket()}),
-                // S3 down degrades caching but images still render and serve: report it, stay ready.
-                Ok(Err(e)) => json!({"status": "degraded", "error": e.to_string()}),
-                Err(_) => json!({"status": "degraded", "error": "timed out"}),
+                Ok(Ok(())) => json!({"status": "ok", "breaker": breaker, "bucket": store.bucket()}),
+                Ok(Err(e)) => {
+                    json!({"status": "degraded", "breaker": breaker, "error": e.to_string()})
+                }
+                Err(_) => json!({"status": "degraded", "breaker": breaker, "error": "timed out"}),
             }
         }
     };

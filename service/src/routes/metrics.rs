@@ -54,7 +54,19 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "counter",
             pool.restarts() as f64,
         );
+        gauge(
+            "card_browser_recycles_total",
+            "Browsers replaced as planned (PLAYWRIGHT__RECYCLE_AFTER_RENDERS, PLAYWRIGHT__RECYCLE_ABOVE_MIB).",
+            "counter",
+            pool.recycles() as f64,
+        );
     }
+    gauge(
+        "card_fallback_served_total",
+        "Fallback cards served instead of 503 render-timeout (RENDER__FALLBACK_ON_TIMEOUT).",
+        "counter",
+        state.fallback.served() as f64,
+    );
     gauge(
         "card_templates_live",
         "Designs live in the registry.",
@@ -73,6 +85,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             label(&variant)
         );
     }
+    reliability_metrics(&state, &mut out);
     job_metrics(&state, &mut out);
     (
         [(
@@ -81,6 +94,28 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         out,
     )
+}
+
+/// The S3 tier's breaker and error counters.
+fn reliability_metrics(state: &AppState, out: &mut String) {
+    let Some(s3) = &state.cards.s3 else { return };
+    let health = s3.health();
+    let _ = writeln!(
+        out,
+        "# HELP card_s3_errors_total Failed or timed-out S3 calls of the request path, by operation.\n# TYPE card_s3_errors_total counter"
+    );
+    for op in crate::cache::breaker::OPERATIONS {
+        let _ = writeln!(
+            out,
+            "card_s3_errors_total{{op=\"{op}\"}} {}",
+            health.errors(op)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP card_s3_breaker_open 1 while the S3 circuit breaker is open or half-open (S3 is not called).\n# TYPE card_s3_breaker_open gauge\ncard_s3_breaker_open {}",
+        u8::from(health.is_open())
+    );
 }
 
 /// Background job counters (runs, failures, skips, duration, items) per job.

@@ -73,11 +73,17 @@ async fn og_image(
             .map_err(|e| ApiError::Internal(e.to_string()));
     }
     // 5–6. memory → S3 → render
-    let card = state
-        .cards
-        .card(&listing, template, query.format)
-        .await
-        .map_err(|e| state.render_error(&e, &template.name))?;
+    let card = match state.cards.card(&listing, template, query.format).await {
+        Ok(card) => card,
+        Err(e) => {
+            // A render past its deadline may get the fallback card (RENDER__FALLBACK_ON_TIMEOUT).
+            if let Some(fallback) = state.fallback_response(&e, query.format) {
+                tracing::warn!(listing = %listing.id, error = %e, "served the fallback card");
+                return Ok(fallback);
+            }
+            return Err(state.render_error(&e, &template.name));
+        }
+    };
     tracing::info!(
         listing = %listing.id,
         variant = %variant,

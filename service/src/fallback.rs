@@ -1,0 +1,117 @@
+//! The fallback card, served instead of 503 `render-timeout` when `RENDER__FALLBACK_ON_TIMEOUT=true`.
+//!
+//! It is the default design rendered once (per format) with a neutral listing and kept in
+//! memory: the same look as every other card, no extra file to deploy or keep in step with the
+//! designs, and no render on the path of a request that has already run out of time. It is sent
+//! with `Cache-Control: no-store` and `X-Cache: fallback`, never with the real card's ETag, and is
+//! never written to S3, so no cache or crawler keeps it as the listing's image.
+//!
+//! Overload (a full queue) keeps answering 503 with `Retry-After`: that asks crawlers to come
+//! back for the real card, where a fallback would be taken as the listing's image.
+
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+
+use crate::listings::Listing;
+use crate::render::templates::LoadedTemplate;
+use crate::render::{CardRenderer, ImageFormat};
+
+const FORMATS: [ImageFormat; 3] = [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Webp];
+
+/// The fallback image per format, once rendered, and how often it was served.
+#[derive(Default)]
+pub struct FallbackCards {
+    images: [OnceLock<Bytes>; 3],
+    served: AtomicU64,
+    /// A background render of the missing images is running (see [`FallbackCards::ensure`]).
+    preparing: AtomicBool,
+}
+
+fn index(format: ImageFormat) -> usize {
+    match format {
+        ImageFormat::Png => 0,
+        ImageFormat::Jpeg => 1,
+        ImageFormat::Webp => 2,
+    }
+}
+
+/// A listing that names no product: the brand's card with nothing that could be mistaken for a deal.
+pub fn neutral_listing(brand: &str) -> Listing {
+    Listing {
+        id: "fallback".into(),
+        title: format!("PC deals on {brand}"),
+        price_usd: None,
+        currency: "USD".into(),
+        cpu_name: None,
+        cpu_mark: None,
+        ram_gb: None,
+        storage_gb: None,
+        storage_type: None,
+        condition: None,
+        seller: None,
+        image_url: None,
+        updated_at: None,
+    }
+}
+
+impl FallbackCards {
+    pub fn get(&self, format: ImageFormat) -> Option<Bytes> {
+        self.images[index(format)].get().cloned()
+    }
+
+    /// Fallback responses sent since start.
+    pub fn served(&self) -> u64 {
+        self.served.load(Ordering::Relaxed)
+    }
+
+    /// Renders the formats not held yet through the normal pipeline; a failure is logged and
+    /// retried by the next call.
+    pub async fn prepare(&self, renderer: &CardRenderer, design: &Arc<LoadedTemplate>) {
+        let listing = neutral_listing(renderer.brand());
+        for format in FORMATS {
+            if self.get(format).is_some() {
+                continue;
+            }
+            match renderer.render(&listing, design, format).await {
+                Ok(card) => {
+                    let _ = self.images[index(format)].set(card.bytes);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, format = format.name(), "fallback card not rendered")
+                }
+            }
+        }
+    }
+
+    /// The fallback response for `format`, or `None` when it has not been rendered.
+    pub fn response(&self, format: ImageFormat) -> Option<Response> {
+        let bytes = self.get(format)?;
+        let response = Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, format.content_type())
+            .header(header::CONTENT_LENGTH, bytes.len())
+            // Not the listing's card: nobody may keep it as one.
+            .header(header::CACHE_CONTROL, "no-store")
+            .header("x-cache", "fallback")
+            .body(Body::from(bytes))
+            .ok()?;
+        self.served.fetch_add(1, Ordering::Relaxed);
+        Some(response)
+    }
+
+    /// Marks a background preparation (after a failed start-up render) as started; `false` if
+    /// one already runs.
+    pub fn begin_preparing(&self) -> bool {
+        !self.preparing.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn end_preparing(&self) {
+        self.preparing.store(false, Ordering::Release);
+    }
+}
