@@ -1,9 +1,10 @@
 //! Rendering: listing → design (WebAssembly) → HTML → Chromium → image bytes.
 //!
 //! `pipeline.rs` lists the steps; `templates.rs` owns wasmtime; `browser.rs` owns Chromium;
-//! `images.rs` inlines listing images.
+//! `encode.rs` recompresses PNG captures; `images.rs` inlines listing images.
 
 pub mod browser;
+pub mod encode;
 pub mod images;
 pub mod pipeline;
 pub mod procfs;

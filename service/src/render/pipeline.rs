@@ -4,6 +4,8 @@
 //! 2. `image`   — fetch the listing image and inline it as a `data:` URI (optional, never fatal)
 //! 3. `html`    — run the design's `render` in a fresh wasm `Store` (blocking pool, epoch deadline)
 //! 4. `capture` — load the HTML in a pooled Chromium page and capture PNG/JPEG/WebP through CDP
+//! 5. `encode`  — PNG only: recompress Chromium's fast capture in Rust (`encode.rs`), after the
+//!    page went back to the pool, so it overlaps the next capture
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +15,7 @@ use tokio::sync::Semaphore;
 
 use super::ImageFormat;
 use super::browser::{BrowserError, BrowserPool};
+use super::encode::Encoder;
 use super::images::ImageFetcher;
 use super::templates::{
     CardInput, CardListing, CardSize, LoadedTemplate, TemplateError, TemplateRegistry,
@@ -20,24 +23,34 @@ use super::templates::{
 use crate::listings::Listing;
 use crate::settings::RenderSettings;
 
-/// Time spent in each step, for `Server-Timing` and logs.
+/// Time spent in each step, for `Server-Timing`, logs and the per-stage metrics.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StageTimings {
     pub image: Duration,
     pub html: Duration,
     pub capture: Duration,
+    /// Re-encoding the capture in Rust (PNG only; zero for JPEG and WebP, which Chromium encodes).
+    pub encode: Duration,
 }
 
 impl StageTimings {
+    /// Every stage with its name, in pipeline order: the one list `Server-Timing` and metrics share.
+    pub fn stages(&self) -> [(&'static str, Duration); 4] {
+        [
+            ("image", self.image),
+            ("wasm", self.html),
+            ("capture", self.capture),
+            ("encode", self.encode),
+        ]
+    }
+
     /// The `Server-Timing` entries for these steps.
     pub fn server_timing(&self) -> String {
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        format!(
-            "image;dur={:.1}, wasm;dur={:.1}, capture;dur={:.1}",
-            ms(self.image),
-            ms(self.html),
-            ms(self.capture)
-        )
+        self.stages()
+            .iter()
+            .map(|(name, d)| format!("{name};dur={:.1}", d.as_secs_f64() * 1000.0))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -70,6 +83,7 @@ pub struct CardRenderer {
     images: ImageFetcher,
     settings: RenderSettings,
     browser_timeout: Duration,
+    encoder: Encoder,
     /// Renders admitted at once: the pages that can capture plus `RENDER__QUEUE_DEPTH` waiting.
     admitted: Arc<Semaphore>,
 }
@@ -90,6 +104,7 @@ impl CardRenderer {
             images,
             settings,
             browser_timeout,
+            encoder: Encoder::default(),
             admitted,
         }
     }
@@ -171,6 +186,16 @@ impl CardRenderer {
             .await?;
         timings.capture = started.elapsed();
 
+        // 5. encode
+        let started = Instant::now();
+        let bytes = match format {
+            ImageFormat::Png => self.encoder.png(bytes).await.map_err(|e| {
+                RenderError::Browser(BrowserError::Failed(format!("png encode: {e}")))
+            })?,
+            ImageFormat::Jpeg | ImageFormat::Webp => bytes,
+        };
+        timings.encode = started.elapsed();
+
         Ok(RenderedCard {
             bytes: Bytes::from(bytes),
             timings,
@@ -201,5 +226,26 @@ pub fn card_input(listing: &Listing, image_data_uri: Option<String>, brand: &str
             width: 1200,
             height: 630,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_timing_lists_every_stage_in_order() {
+        let timings = StageTimings {
+            image: Duration::from_micros(1_250),
+            html: Duration::from_micros(400),
+            capture: Duration::from_millis(41),
+            encode: Duration::from_millis(12),
+        };
+        let names: Vec<&str> = timings.stages().iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, ["image", "wasm", "capture", "encode"]);
+        assert_eq!(
+            timings.server_timing(),
+            "image;dur=1.2, wasm;dur=0.4, capture;dur=41.0, encode;dur=12.0"
+        );
     }
 }
