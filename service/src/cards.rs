@@ -75,13 +75,19 @@ impl CardService {
         if let Some(s3) = &self.s3 {
             // Through the breaker and under S3__TIMEOUT_MS: a slow or dead S3 costs a bounded
             // delay, and while the breaker is open, none.
-            match s3.health().call("get", s3.get(&object_key)).await {
+            let started = std::time::Instant::now();
+            let got = s3.health().call("get", s3.get(&object_key)).await;
+            if !matches!(got, Err(GuardedError::Open)) {
+                crate::telemetry::metrics().observe_s3("get", started.elapsed());
+            }
+            match got {
                 Ok(Some(image)) => return Ok((image, CacheOutcome::HitS3)),
                 Ok(None) | Err(GuardedError::Open) => {}
                 Err(e) => tracing::warn!(error = %e, "s3 read failed; rendering instead"),
             }
         }
         let rendered = self.renderer.render(listing, template, format).await?;
+        crate::telemetry::metrics().observe_render(&rendered.timings);
         let image = CachedImage {
             bytes: rendered.bytes,
             content_type: format.content_type(),
@@ -101,7 +107,12 @@ impl CardService {
                 image.content_type,
                 &metadata,
             );
-            match s3.health().call("put", put).await {
+            let started = std::time::Instant::now();
+            let stored = s3.health().call("put", put).await;
+            if !matches!(stored, Err(GuardedError::Open)) {
+                crate::telemetry::metrics().observe_s3("put", started.elapsed());
+            }
+            match stored {
                 Ok(outcome) => tracing::debug!(key = %object_key, ?outcome, "stored"),
                 Err(GuardedError::Open) => {
                     tracing::debug!(key = %object_key, "s3 breaker open; not stored")

@@ -319,9 +319,13 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::preview::router())
         .merge(routes::metrics::router())
         .merge(routes::admin::router(state.clone(), admin_routes()))
+        // Inside routing: the matched route template and listing id for the request span and metrics.
+        .route_layer(axum::middleware::from_fn(telemetry::mark_route))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
+        // Outermost: one span per request, X-Request-Id, the request log line and counters.
+        .layer(axum::middleware::from_fn(telemetry::observe))
 }
 
 /// Every `/admin/*` route; [`routes::admin::router`] puts them behind the bearer token.

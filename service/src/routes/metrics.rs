@@ -9,6 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::AppState;
+use crate::telemetry::label;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
@@ -87,6 +88,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     }
     reliability_metrics(&state, &mut out);
     job_metrics(&state, &mut out);
+    // Requests, cache outcomes, render stage and S3 latency histograms (process-wide).
+    crate::telemetry::metrics().write(&mut out);
     (
         [(
             header::CONTENT_TYPE,
@@ -178,12 +181,4 @@ fn job_metrics(state: &AppState, out: &mut String) {
             );
         }
     }
-}
-
-/// Label values escaped as the exposition format asks (names here are `[a-z0-9-]` already).
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
