@@ -211,3 +211,13 @@ pub fn http() -> reqwest::Client {
         .build()
         .unwrap_or_default()
 }
+
+/// A response header as text; empty when absent or not visible ASCII.
+pub fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use card_e2e::service::{TestService, http};
+use card_e2e::service::{TestService, header, http};
 use image::GenericImageView;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -201,12 +201,7 @@ async fn hostile_listings_and_requests_get_their_documented_answers_and_reach_no
                 .send()
                 .await?;
             let status = response.status();
-            let got_type = response
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string();
+            let got_type = header(&response, "content-type");
             let bytes = response.bytes().await?;
             ensure!(
                 status == 200,

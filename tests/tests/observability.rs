@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, ensure};
 use card_e2e::s3::S3Server;
-use card_e2e::service::{TestService, http};
+use card_e2e::service::{TestService, header, http};
 use card_service::render::StageTimings;
 use card_service::settings::Settings;
 use serde_json::Value;
@@ -37,15 +37,6 @@ impl Write for SharedWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// The value of the series `name{labels}` in a Prometheus text exposition.
