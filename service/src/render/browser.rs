@@ -124,7 +124,7 @@ pub struct BrowserPool {
     /// Set by a missed deadline: probe every browser now rather than at the next interval.
     probe_now: AtomicBool,
     /// Browsers replaced and still draining, by generation.
-    draining: std::sync::Mutex<Vec<(u64, Draining)>>,
+    draining: Arc<std::sync::Mutex<Vec<(u64, Draining)>>>,
     /// Pids of the Node drivers started (the parents of Chromium's main processes), so shutdown
     /// can make sure none is left (a driver is replaced when a launch through it fails).
     driver_pids: std::sync::Mutex<Vec<i32>>,
@@ -153,7 +153,7 @@ impl BrowserPool {
             recycle_due: (0..browsers).map(|_| AtomicBool::new(false)).collect(),
             maintenance: Arc::new(Notify::new()),
             probe_now: AtomicBool::new(false),
-            draining: std::sync::Mutex::new(Vec::new()),
+            draining: Arc::default(),
             driver_pids: std::sync::Mutex::new(Vec::new()),
             closing: AtomicBool::new(false),
         }
@@ -795,25 +795,29 @@ impl BrowserPool {
                 },
             ));
         // Long enough for any capture that was running on it to finish or miss its deadline.
+        // In its own task, so the maintenance loop keeps probing the other browsers meanwhile.
         let patience =
             Duration::from_millis(self.settings.browser_timeout_ms) + Duration::from_secs(2);
-        let drained = async {
-            while old.in_use.load(Ordering::Acquire) > 0 {
-                tokio::time::sleep(Duration::from_millis(25)).await;
+        let draining = self.draining.clone();
+        tokio::spawn(async move {
+            let drained = async {
+                while old.in_use.load(Ordering::Acquire) > 0 {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+            };
+            if tokio::time::timeout(patience, drained).await.is_err() {
+                tracing::warn!(
+                    slot,
+                    "a recycled browser still had pages in use; closing it anyway"
+                );
             }
-        };
-        if tokio::time::timeout(patience, drained).await.is_err() {
-            tracing::warn!(
-                slot,
-                "a recycled browser still had pages in use; closing it anyway"
-            );
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), old.browser.close()).await;
-        kill_browser(&old);
-        self.draining
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(g, _)| *g != old.generation);
+            let _ = tokio::time::timeout(Duration::from_secs(5), old.browser.close()).await;
+            kill_browser(&old);
+            draining
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|(g, _)| *g != old.generation);
+        });
     }
 
     /// Drops idle pages of a replaced browser (they close with it).
