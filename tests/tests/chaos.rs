@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use card_e2e::DedicatedS3;
-use card_e2e::service::{TestService, http};
+use card_e2e::service::{TestService, header, http};
 use card_service::render::procfs;
 use tokio::task::JoinHandle;
 
@@ -62,17 +62,9 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<Outcome, String> {
         .send()
         .await
         .map_err(|e| format!("GET {url}: {e} after {:?}", started.elapsed()))?;
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
     let status = response.status().as_u16();
     let retry_after = response.headers().contains_key("retry-after");
-    let x_cache = header("x-cache");
+    let x_cache = header(&response, "x-cache");
     let body = response
         .bytes()
         .await
@@ -567,14 +559,7 @@ async fn a_frozen_browser_gets_the_fallback_card_then_is_replaced_and_shutdown_k
         .await
         .context("fallback request")?;
     ensure!(response.status() == 200, "status {}", response.status());
-    let headers = response.headers().clone();
-    let header = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
+    let header = |name: &str| header(&response, name);
     ensure!(
         header("x-cache") == "fallback",
         "x-cache {}",
