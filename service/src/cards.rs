@@ -1,7 +1,7 @@
 //! The request path's core, shared by HTTP handlers and jobs: memory tier → S3 → render → store.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::cache::breaker::GuardedError;
 use crate::cache::{CacheOutcome, CachedImage, CardKey, MemoryTier, S3Store};
@@ -40,6 +40,36 @@ impl CardService {
             self.renderer.brand(),
             self.renderer.quality(),
         )
+    }
+
+    /// The public URL of `key`'s object when it is known to exist in S3 now, and which tier knows:
+    /// the memory tier when it holds the image as stored (and young enough that neither the
+    /// lifecycle rule nor the cleanup job can have deleted it), else S3 itself (a HEAD: no bytes
+    /// move). `None` without S3, while its breaker is open, or when the object is not there.
+    pub async fn stored_url(&self, key: &CardKey) -> Option<(String, CacheOutcome)> {
+        let s3 = self.s3.as_ref()?;
+        let object_key = key.object_key();
+        if let Some(image) = self.memory.peek(key).await
+            && let Some(url) = self.public_url(key, &image)
+        {
+            return Some((url, CacheOutcome::HitMemory));
+        }
+        match s3.health().call("head", s3.exists(&object_key)).await {
+            Ok(true) => Some((s3.public_url(&object_key), CacheOutcome::HitS3)),
+            Ok(false) | Err(GuardedError::Open) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "s3 head failed; serving the bytes instead");
+                None
+            }
+        }
+    }
+
+    /// The public URL of an image [`CardService::card`] just returned, when it is stored in S3 and
+    /// young enough to be there still (an old memory-tier entry whose object expired is not).
+    pub fn public_url(&self, key: &CardKey, image: &CachedImage) -> Option<String> {
+        let s3 = self.s3.as_ref()?;
+        (image.stored && within_trust(image.last_modified, s3.ttl(), SystemTime::now()))
+            .then(|| s3.public_url(&key.object_key()))
     }
 
     /// The image for `listing` in `template` and `format`. Concurrent calls for one key render once.
@@ -88,11 +118,12 @@ impl CardService {
         }
         let rendered = self.renderer.render(listing, template, format).await?;
         crate::telemetry::metrics().observe_render(&rendered.timings);
-        let image = CachedImage {
+        let mut image = CachedImage {
             bytes: rendered.bytes,
             content_type: format.content_type(),
             last_modified: SystemTime::now(),
             timings: Some(rendered.timings),
+            stored: false,
         };
         if let Some(s3) = &self.s3 {
             let metadata = [
@@ -113,7 +144,10 @@ impl CardService {
                 crate::telemetry::metrics().observe_s3("put", started.elapsed());
             }
             match stored {
-                Ok(outcome) => tracing::debug!(key = %object_key, ?outcome, "stored"),
+                Ok(outcome) => {
+                    tracing::debug!(key = %object_key, ?outcome, "stored");
+                    image.stored = true;
+                }
                 Err(GuardedError::Open) => {
                     tracing::debug!(key = %object_key, "s3 breaker open; not stored")
                 }
@@ -121,5 +155,29 @@ impl CardService {
             }
         }
         Ok((image, CacheOutcome::Miss))
+    }
+}
+
+/// Whether an object stored at `stored_at` is surely still in the bucket: objects live for the TTL
+/// (`S3__CACHE_TTL_SECONDS`); the last tenth of it is a margin for clocks and for the cleanup job
+/// and lifecycle rule running meanwhile. Past it the bucket is asked again.
+fn within_trust(stored_at: SystemTime, ttl: Duration, now: SystemTime) -> bool {
+    now.duration_since(stored_at)
+        .map_or(true, |age| age < ttl - ttl / 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_object_is_trusted_for_nine_tenths_of_the_ttl() {
+        let ttl = Duration::from_secs(1_000);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert!(within_trust(t0, ttl, t0));
+        assert!(within_trust(t0, ttl, t0 + Duration::from_secs(899)));
+        assert!(!within_trust(t0, ttl, t0 + Duration::from_secs(900)));
+        // A clock that stepped back: the object was stored "in the future", so it is young.
+        assert!(within_trust(t0 + Duration::from_secs(5), ttl, t0));
     }
 }

@@ -30,6 +30,7 @@ const AWS_ALIASES: &[(&str, &str)] = &[
 /// Sections that `SECTION__KEY` variables may address; anything else in the environment is ignored.
 const SECTIONS: &[&str] = &[
     "server",
+    "serve",
     "playwright",
     "s3",
     "templates",
@@ -48,6 +49,7 @@ const SECTIONS: &[&str] = &[
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub serve: ServeSettings,
     pub playwright: PlaywrightSettings,
     pub s3: S3Settings,
     pub templates: TemplateSettings,
@@ -87,6 +89,37 @@ impl Default for ServerSettings {
             shutdown_grace_ms: 10_000,
         }
     }
+}
+
+/// How image responses are delivered: the bytes through the service, or a redirect to the bucket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeSettings {
+    /// `proxy` (the service sends the bytes) or `redirect` (a `302` to the object's public URL
+    /// once it exists in S3; the bytes when it does not).
+    pub mode: ServeMode,
+    /// `max-age` of a redirect: how long a client or CDN may reuse it before asking again, so how
+    /// long a changed listing can keep pointing at its previous image.
+    pub redirect_max_age_seconds: u64,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        Self {
+            mode: ServeMode::Proxy,
+            redirect_max_age_seconds: 300,
+        }
+    }
+}
+
+/// `SERVE__MODE`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ServeMode {
+    /// The service streams the bytes (ranges, conditional requests, negotiation).
+    Proxy,
+    /// The service answers `302 Found` to the object's public URL (`S3__PUBLIC_BASE_URL` + key).
+    Redirect,
 }
 
 /// Headless Chromium driven through Playwright.
@@ -160,6 +193,9 @@ pub struct S3Settings {
     pub breaker_failures: u32,
     /// How long an open breaker stays open before one probe call is let through.
     pub breaker_cooldown_ms: u64,
+    /// Where the bucket's objects can be fetched anonymously (a CDN, a custom domain, or the bucket
+    /// itself); an object's public URL is this base, `/`, and its key. See [`S3Settings::public_base_url`].
+    pub public_base_url: Option<String>,
 }
 
 impl Default for S3Settings {
@@ -175,6 +211,7 @@ impl Default for S3Settings {
             timeout_ms: 3_000,
             breaker_failures: 5,
             breaker_cooldown_ms: 10_000,
+            public_base_url: None,
         }
     }
 }
@@ -199,7 +236,26 @@ impl fmt::Debug for S3Settings {
             .field("timeout_ms", &self.timeout_ms)
             .field("breaker_failures", &self.breaker_failures)
             .field("breaker_cooldown_ms", &self.breaker_cooldown_ms)
+            .field("public_base_url", &self.public_base_url)
             .finish()
+    }
+}
+
+impl S3Settings {
+    /// `S3__PUBLIC_BASE_URL` without a trailing `/`, or the bucket's own address: path-style
+    /// (`{S3__ENDPOINT_URL}/{bucket}`) with a custom endpoint, as emulators and MinIO serve it;
+    /// virtual-hosted (`https://{bucket}.s3.{region}.amazonaws.com`) on AWS, or path-style on the
+    /// regional endpoint for a bucket name with dots, which no virtual-hosted TLS certificate covers.
+    pub fn public_base_url(&self) -> String {
+        if let Some(url) = &self.public_base_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let (bucket, region) = (&self.bucket_name, &self.region);
+        match &self.endpoint_url {
+            Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+            None if bucket.contains('.') => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+            None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+        }
     }
 }
 
@@ -682,7 +738,37 @@ impl Settings {
                 ))
             })?;
         }
+        self.validate_serving()?;
         self.validate_jobs()
+    }
+
+    /// `SERVE__*` and `S3__PUBLIC_BASE_URL`.
+    fn validate_serving(&self) -> Result<(), SettingsError> {
+        if let Some(base) = &self.s3.public_base_url {
+            let ok = reqwest::Url::parse(base).is_ok_and(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.has_host()
+                    && url.query().is_none()
+                    && url.fragment().is_none()
+            });
+            if !ok {
+                return Err(SettingsError(format!(
+                    "S3__PUBLIC_BASE_URL: expected an absolute http(s):// URL without a query or \
+                     fragment, such as https://images.example.com, not `{base}`"
+                )));
+            }
+        }
+        if self.serve.redirect_max_age_seconds > 86_400 {
+            return Err(SettingsError(
+                "SERVE__REDIRECT_MAX_AGE_SECONDS: expected seconds from 0 to 86400".into(),
+            ));
+        }
+        if self.serve.mode == ServeMode::Redirect && !self.s3.enabled {
+            tracing::warn!(
+                "SERVE__MODE=redirect with S3__ENABLED=false: nothing is stored, so every image is proxied"
+            );
+        }
+        Ok(())
     }
 
     /// `JOBS__*`: the schedules parse, the numbers are in range.
@@ -1082,6 +1168,73 @@ mod tests {
         ] {
             let err = Settings::from_pairs([(var, value)]).unwrap_err();
             assert!(err.to_string().contains(var), "{var}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_public_base_url_is_derived_from_the_endpoint_or_the_region() {
+        let base = |pairs: &[(&str, &str)]| {
+            Settings::from_pairs(pairs.iter().copied())
+                .unwrap()
+                .s3
+                .public_base_url()
+        };
+        // AWS: virtual-hosted, in the bucket's region.
+        assert_eq!(
+            base(&[("AWS_S3_BUCKET_NAME", "cards"), ("AWS_REGION", "eu-west-1")]),
+            "https://cards.s3.eu-west-1.amazonaws.com"
+        );
+        // A dotted bucket name would not match the wildcard certificate: path-style.
+        assert_eq!(
+            base(&[("AWS_S3_BUCKET_NAME", "img.example.com")]),
+            "https://s3.us-east-1.amazonaws.com/img.example.com"
+        );
+        // An emulator or MinIO: path-style on the endpoint.
+        assert_eq!(
+            base(&[("S3__ENDPOINT_URL", "http://127.0.0.1:4566/")]),
+            "http://127.0.0.1:4566/dealbrain-card-images"
+        );
+        // Set explicitly (a CDN): used as given, without a trailing slash.
+        assert_eq!(
+            base(&[
+                ("S3__ENDPOINT_URL", "http://127.0.0.1:4566"),
+                ("S3__PUBLIC_BASE_URL", "https://images.example.com/cards/"),
+            ]),
+            "https://images.example.com/cards"
+        );
+    }
+
+    #[test]
+    fn serving_settings_load_and_bad_ones_name_the_variable() {
+        let s = Settings::from_pairs([]).unwrap();
+        assert_eq!(s.serve.mode, ServeMode::Proxy);
+        assert_eq!(s.serve.redirect_max_age_seconds, 300);
+        let s = Settings::from_pairs([
+            ("SERVE__MODE", "redirect"),
+            ("SERVE__REDIRECT_MAX_AGE_SECONDS", "60"),
+        ])
+        .unwrap();
+        assert_eq!(s.serve.mode, ServeMode::Redirect);
+        assert_eq!(s.serve.redirect_max_age_seconds, 60);
+        for (var, value) in [
+            ("SERVE__MODE", "cdn"),
+            ("SERVE__REDIRECT_MAX_AGE_SECONDS", "86401"),
+            ("SERVE__REDIRECT_MAX_AGE_SECONDS", "soon"),
+            ("S3__PUBLIC_BASE_URL", "images.example.com"),
+            ("S3__PUBLIC_BASE_URL", "ftp://images.example.com"),
+            ("S3__PUBLIC_BASE_URL", "https://images.example.com/?v=1"),
+            ("S3__PUBLIC_BASE_URL", "https://images.example.com/#top"),
+            ("S3__PUBLIC_BASE_URL", "https://"),
+        ] {
+            assert_refused_naming(var, value);
+        }
+    }
+
+    /// `VAR=value` alone fails to load, with a message that names `VAR`.
+    fn assert_refused_naming(var: &str, value: &str) {
+        match Settings::from_pairs([(var, value)]) {
+            Ok(_) => panic!("{var}={value} was accepted"),
+            Err(e) => assert!(e.to_string().contains(var), "{var}={value}: {e}"),
         }
     }
 

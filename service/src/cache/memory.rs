@@ -62,6 +62,11 @@ impl MemoryTier {
         Ok((entry.into_value().image, outcome))
     }
 
+    /// The image for `key` if held now; never loads.
+    pub async fn peek(&self, key: &CardKey) -> Option<CachedImage> {
+        Some(self.cache.as_ref()?.get(key).await?.image)
+    }
+
     /// Whether `key` is held now; unlike a read it neither loads nor counts as a use.
     pub fn contains(&self, key: &CardKey) -> bool {
         self.cache.as_ref().is_some_and(|c| c.contains_key(key))

@@ -122,6 +122,9 @@ pub struct CachedImage {
     pub last_modified: SystemTime,
     /// Step timings of the render that produced the bytes; `None` when they came from S3.
     pub timings: Option<crate::render::StageTimings>,
+    /// The object exists in S3: the bytes were read from it, or our conditional PUT stored them
+    /// (or found them stored). Only then may a client be redirected to its public URL.
+    pub stored: bool,
 }
 
 /// Where a response's bytes came from: the `X-Cache` header.

@@ -57,6 +57,10 @@ pub struct S3Store {
     cache_control: String,
     /// The circuit breaker and error counts of the request path's calls (see `breaker.rs`).
     health: Arc<S3Health>,
+    /// `S3__PUBLIC_BASE_URL` (or the bucket's own address): where objects are fetched anonymously.
+    public_base: String,
+    /// `S3__CACHE_TTL_SECONDS`: after this age the lifecycle rule or the cleanup job may delete an object.
+    ttl: Duration,
 }
 
 /// An S3 client for these settings: static credentials when given, else the AWS default chain
@@ -112,7 +116,20 @@ impl S3Store {
                 Duration::from_millis(settings.breaker_cooldown_ms),
                 Duration::from_millis(settings.timeout_ms),
             )),
+            public_base: settings.public_base_url(),
+            ttl: Duration::from_secs(settings.cache_ttl_seconds),
         }
+    }
+
+    /// The URL at which anyone can fetch the object `key` (keys are URL-safe: design names, listing
+    /// ids, hex and an extension).
+    pub fn public_url(&self, key: &str) -> String {
+        format!("{}/{key}", self.public_base)
+    }
+
+    /// How long an object lives before expiry may delete it (`S3__CACHE_TTL_SECONDS`).
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     /// The breaker the request path's calls go through, and their error counts.
@@ -164,6 +181,7 @@ impl S3Store {
             content_type,
             last_modified,
             timings: None,
+            stored: true,
         }))
     }
 

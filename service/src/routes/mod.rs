@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource, each with its own `router()`.
 
 pub mod admin;
+pub mod delivery;
 pub mod experiments;
 pub mod health;
 pub mod jobs;

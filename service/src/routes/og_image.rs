@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 
@@ -16,6 +16,8 @@ pub use card_request::ImageQuery;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::listings::is_valid_id;
+use crate::routes::delivery::{self, RangeAnswer};
+use crate::settings::ServeMode;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/og-image/{listing_id}", get(og_image))
@@ -26,6 +28,7 @@ async fn og_image(
     OriginalUri(uri): OriginalUri,
     listing_id: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
+    method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
@@ -39,6 +42,13 @@ async fn og_image(
         return Err(ApiError::InvalidListingId);
     }
     let query = ImageQuery::parse(raw.as_deref())?;
+    // `?format`, else what `Accept` prefers; then the response varies on `Accept`.
+    let negotiated = !delivery::format_requested(raw.as_deref());
+    let format = if negotiated {
+        delivery::negotiate(&headers)
+    } else {
+        query.format
+    };
     // 2. listing
     let listing = state.listing(&listing_id).await?;
     // 3. design
@@ -58,32 +68,68 @@ async fn og_image(
             .impressions
             .record(&pick.experiment, variant, family);
     }
-    let key = state.cards.key(template, &listing, query.format);
+    let key = state.cards.key(template, &listing, format);
     let etag = key.etag();
+    // Every answer (200, 206, 304, 302, 416) says which design it is and what it varies on.
+    let labelled = |builder: axum::http::response::Builder| {
+        let builder = builder
+            .header("x-card-template", template.label())
+            .header("x-card-variant", variant.as_str());
+        if negotiated {
+            builder.header(header::VARY, "Accept")
+        } else {
+            builder
+        }
+    };
     let common = |builder: axum::http::response::Builder| {
-        builder
+        labelled(builder)
             .header(header::ETAG, &etag)
             .header(header::CACHE_CONTROL, state.image_cache_control())
-            .header("x-card-template", template.label())
-            .header("x-card-variant", variant.as_str())
     };
     if if_none_match_matches(&headers, &etag) {
         return common(Response::builder().status(StatusCode::NOT_MODIFIED))
             .body(Body::empty())
             .map_err(|e| ApiError::Internal(e.to_string()));
     }
+    // SERVE__MODE=redirect: to the bucket (or its CDN) whenever the object is known to be there.
+    let redirect_mode = state.settings.serve.mode == ServeMode::Redirect;
+    let redirect = |location: &str, outcome: crate::cache::CacheOutcome| {
+        tracing::info!(
+            listing = %listing.id,
+            variant = %variant,
+            agent = family,
+            cache = outcome.as_str(),
+            location,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "og image redirect"
+        );
+        let builder = labelled(Response::builder()).header("x-cache", outcome.as_str());
+        delivery::redirect(
+            builder,
+            location,
+            state.settings.serve.redirect_max_age_seconds,
+        )
+    };
+    if redirect_mode && let Some((location, outcome)) = state.cards.stored_url(&key).await {
+        return redirect(&location, outcome);
+    }
     // 5–6. memory → S3 → render
-    let card = match state.cards.card(&listing, template, query.format).await {
+    let card = match state.cards.card(&listing, template, format).await {
         Ok(card) => card,
         Err(e) => {
             // A render past its deadline may get the fallback card (RENDER__FALLBACK_ON_TIMEOUT).
-            if let Some(fallback) = state.fallback_response(&e, query.format) {
+            if let Some(fallback) = state.fallback_response(&e, format) {
                 tracing::warn!(listing = %listing.id, error = %e, "served the fallback card");
                 return Ok(fallback);
             }
             return Err(state.render_error(&e, &template.name));
         }
     };
+    // 7. respond: a redirect once the miss is stored (never to an object that is not there),
+    // else the bytes, whole or the one range asked for.
+    if redirect_mode && let Some(location) = state.cards.public_url(&key, &card.image) {
+        return redirect(&location, card.outcome);
+    }
     tracing::info!(
         listing = %listing.id,
         variant = %variant,
@@ -93,15 +139,46 @@ async fn og_image(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "og image"
     );
-    // 7. respond
-    let mut builder = common(Response::builder().status(StatusCode::OK))
+    let last_modified = card.image.last_modified;
+    let validated = |builder| {
+        common(builder)
+            .header(
+                header::LAST_MODIFIED,
+                httpdate::fmt_http_date(last_modified),
+            )
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header("x-cache", card.outcome.as_str())
+    };
+    if delivery::not_modified_since(&headers, last_modified) {
+        return validated(Response::builder().status(StatusCode::NOT_MODIFIED))
+            .body(Body::empty())
+            .map_err(|e| ApiError::Internal(e.to_string()));
+    }
+    let len = card.image.bytes.len() as u64;
+    // A HEAD describes the whole image; Range applies to GET only (RFC 9110 §14.2).
+    let range = if method == Method::GET {
+        delivery::requested_range(&headers, &etag, last_modified, len)
+    } else {
+        RangeAnswer::Full
+    };
+    let (status, body) = match range {
+        RangeAnswer::Full => (StatusCode::OK, card.image.bytes),
+        RangeAnswer::Partial { start, end } => (
+            StatusCode::PARTIAL_CONTENT,
+            card.image.bytes.slice(start as usize..=end as usize),
+        ),
+        RangeAnswer::Unsatisfiable => {
+            // Not `validated`: a 416 is no representation to cache or revalidate.
+            let builder = labelled(Response::builder()).header(header::ACCEPT_RANGES, "bytes");
+            return delivery::unsatisfiable(builder, len);
+        }
+    };
+    let mut builder = validated(Response::builder().status(status))
         .header(header::CONTENT_TYPE, card.image.content_type)
-        .header(header::CONTENT_LENGTH, card.image.bytes.len())
-        .header(
-            header::LAST_MODIFIED,
-            httpdate::fmt_http_date(card.image.last_modified),
-        )
-        .header("x-cache", card.outcome.as_str());
+        .header(header::CONTENT_LENGTH, body.len());
+    if let RangeAnswer::Partial { start, end } = range {
+        builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
+    }
     let total = started.elapsed().as_secs_f64() * 1000.0;
     let timing = match card.timings {
         Some(t) => format!("{}, total;dur={total:.1}", t.server_timing()),
@@ -111,7 +188,7 @@ async fn og_image(
         builder = builder.header("server-timing", v);
     }
     builder
-        .body(Body::from(card.image.bytes))
+        .body(Body::from(body))
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 

@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::listings::{Listing, is_valid_id};
 use crate::routes::og_image::ImageQuery;
+use crate::settings::ServeMode;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/share/{listing_id}", get(share))
@@ -35,6 +36,16 @@ async fn share(
     }
     // With SIGNING__KEYS set the image URL carries its signature; unchanged otherwise.
     let image = format!("{base}{}", state.signer.sign_path(&image_path));
+    // SERVE__MODE=redirect: a stored image is fetched from the bucket (or its CDN) directly, so
+    // crawlers never touch the service; one that is not stored yet goes through the service.
+    let image = match state.settings.serve.mode {
+        ServeMode::Redirect => state
+            .cards
+            .stored_url(&state.cards.key(&pick.template, &listing, format))
+            .await
+            .map_or(image, |(url, _)| url),
+        ServeMode::Proxy => image,
+    };
     let page_url = format!("{base}/share/{}", listing.id);
     let title = truncate(&listing.title, 200);
     let description = describe(&listing);
