@@ -2,6 +2,7 @@
 //!
 //! A plain binary behind the `.cargo/config.toml` alias; one module per command.
 
+mod bench;
 mod checks;
 mod cleanup;
 mod config;
@@ -64,6 +65,8 @@ enum Command {
     WarmCache(warm_cache::WarmCache),
     /// Delete expired and superseded images from the bucket now (the service's cleanup job).
     Cleanup(cleanup::Cleanup),
+    /// Measure the service end to end (cold renders, cache hits, warm-cache, memory) beside the seed's design.
+    Bench(bench::Bench),
     /// Fuzz the request parsing (ids, query, signatures) with cargo-fuzz, installing it if missing.
     Fuzz(fuzz::Fuzz),
     /// Print an image URL signed with the first of SIGNING__KEYS.
@@ -84,6 +87,7 @@ async fn main() -> ExitCode {
         Command::Config(config) => config.run(),
         Command::WarmCache(warm_cache) => warm_cache.run().await,
         Command::Cleanup(cleanup) => cleanup.run().await,
+        Command::Bench(bench) => bench.run().await,
         Command::Fuzz(fuzz) => fuzz.run(),
         Command::SignUrl(sign_url) => sign_url.run(),
     };
