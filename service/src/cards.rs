@@ -43,9 +43,10 @@ impl CardService {
     }
 
     /// The public URL of `key`'s object when it is known to exist in S3 now, and which tier knows:
-    /// the memory tier when it holds the image as stored (and young enough that neither the
-    /// lifecycle rule nor the cleanup job can have deleted it), else S3 itself (a HEAD: no bytes
-    /// move). `None` without S3, while its breaker is open, or when the object is not there.
+    /// the memory tier when it holds the image as stored, or an earlier HEAD found the object (in
+    /// both cases young enough that neither the lifecycle rule nor the cleanup job can have
+    /// deleted it), else S3 itself (a HEAD: no bytes move). `None` without S3, while its breaker
+    /// is open, or when the object is not there.
     pub async fn stored_url(&self, key: &CardKey) -> Option<(String, CacheOutcome)> {
         let s3 = self.s3.as_ref()?;
         let object_key = key.object_key();
@@ -54,9 +55,21 @@ impl CardService {
         {
             return Some((url, CacheOutcome::HitMemory));
         }
-        match s3.health().call("head", s3.exists(&object_key)).await {
-            Ok(true) => Some((s3.public_url(&object_key), CacheOutcome::HitS3)),
-            Ok(false) | Err(GuardedError::Open) => None,
+        if let Some(at) = self.memory.seen_in_s3(key).await
+            && within_trust(at, s3.ttl(), SystemTime::now())
+        {
+            return Some((s3.public_url(&object_key), CacheOutcome::HitMemory));
+        }
+        match s3
+            .health()
+            .call("head", s3.last_modified(&object_key))
+            .await
+        {
+            Ok(Some(at)) => {
+                self.memory.record_seen_in_s3(key, at).await;
+                Some((s3.public_url(&object_key), CacheOutcome::HitS3))
+            }
+            Ok(None) | Err(GuardedError::Open) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "s3 head failed; serving the bytes instead");
                 None

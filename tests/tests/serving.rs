@@ -163,6 +163,12 @@ async fn redirect_mode_sends_clients_to_the_bucket_only_once_the_object_exists()
         "the bucket's bytes differ from what proxy mode served"
     );
 
+    // The instance remembers what its HEAD found: the next redirect needs no S3 call.
+    let again = send(Method::GET, &redirect.url("/api/og-image/dl-0001"), &[]).await?;
+    ensure!(again.status() == StatusCode::FOUND);
+    ensure!(h(&again, "x-cache".parse()?) == "hit-memory");
+    ensure!(h(&again, header::LOCATION) == location);
+
     // A miss renders and stores first: the object is there the moment the redirect arrives.
     let miss = send(Method::GET, &redirect.url("/api/og-image/dl-0011"), &[]).await?;
     ensure!(

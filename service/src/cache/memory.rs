@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use moka::future::Cache;
 
@@ -14,9 +15,15 @@ struct Entry {
     origin: CacheOutcome,
 }
 
+/// How many keys [`MemoryTier::seen_in_s3`] remembers (a few MB).
+const SEEN_CAPACITY: u64 = 50_000;
+
 #[derive(Clone)]
 pub struct MemoryTier {
     cache: Option<Cache<CardKey, Entry>>,
+    /// Keys whose objects a HEAD found in S3, with their `LastModified`: in redirect mode a card
+    /// this instance never loaded is redirected without a HEAD per request. Off with the tier.
+    seen_in_s3: Option<Cache<CardKey, SystemTime>>,
 }
 
 impl MemoryTier {
@@ -31,7 +38,25 @@ impl MemoryTier {
                 })
                 .build()
         });
-        Self { cache }
+        let seen_in_s3 = (max_bytes > 0).then(|| {
+            Cache::builder()
+                .max_capacity(SEEN_CAPACITY)
+                .support_invalidation_closures()
+                .build()
+        });
+        Self { cache, seen_in_s3 }
+    }
+
+    /// When the object for `key` was last modified, if a HEAD found it in S3 before.
+    pub async fn seen_in_s3(&self, key: &CardKey) -> Option<SystemTime> {
+        self.seen_in_s3.as_ref()?.get(key).await
+    }
+
+    /// Remembers that a HEAD found `key`'s object, last modified at `last_modified`.
+    pub async fn record_seen_in_s3(&self, key: &CardKey, last_modified: SystemTime) {
+        if let Some(seen) = &self.seen_in_s3 {
+            seen.insert(key.clone(), last_modified).await;
+        }
     }
 
     /// The image for `key`: from memory, or from `load` (run once however many callers ask at the same time).
@@ -77,6 +102,10 @@ impl MemoryTier {
         if let Some(cache) = &self.cache {
             let id = listing_id.to_string();
             let _ = cache.invalidate_entries_if(move |k, _| k.listing_id == id);
+        }
+        if let Some(seen) = &self.seen_in_s3 {
+            let id = listing_id.to_string();
+            let _ = seen.invalidate_entries_if(move |k, _| k.listing_id == id);
         }
     }
 

@@ -214,6 +214,12 @@ impl S3Store {
 
     /// Whether the object exists (a HEAD: no bytes move).
     pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.last_modified(key).await?.is_some())
+    }
+
+    /// The object's `LastModified` (the epoch when S3 gives none), or `None` when it does not
+    /// exist (a HEAD: no bytes move).
+    pub async fn last_modified(&self, key: &str) -> Result<Option<SystemTime>, StoreError> {
         match self
             .client
             .head_object()
@@ -222,9 +228,14 @@ impl S3Store {
             .send()
             .await
         {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(false),
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
+            Ok(output) => Ok(Some(
+                output
+                    .last_modified()
+                    .and_then(|t| SystemTime::try_from(*t).ok())
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+            )),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
             Err(e) => Err(call_error("head", key, e)),
         }
     }
