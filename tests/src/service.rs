@@ -101,11 +101,14 @@ fn base_settings(templates: &Path) -> Vec<(String, String)> {
     ]
 }
 
-/// Sends the service's logs to the test's captured output (shown for failing tests); `RUST_LOG` filters.
+/// Sends the service's warnings and errors to the test's captured output (shown for failing
+/// tests), without colour, so a failure's own message is not buried under per-request lines in a
+/// CI log; `RUST_LOG` asks for more (`RUST_LOG=card_service=debug`).
 pub fn init_logs() {
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "card_service=debug,info".into());
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(false)
         .with_test_writer()
         .try_init();
 }

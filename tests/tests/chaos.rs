@@ -276,6 +276,20 @@ async fn assert_no_orphans(tag: &str, seen: &[(i32, u64)]) -> anyhow::Result<()>
     }
 }
 
+/// Signals the tagged browsers once there are some (bounded): the pool relaunches a killed
+/// browser only when a render asks for one, so right after a kill there may be none yet.
+async fn signal_running(tag: &str, signal: libc::c_int) -> anyhow::Result<()> {
+    let until = Instant::now() + Duration::from_secs(60);
+    while signal_tagged(tag, signal) == 0 {
+        ensure!(
+            Instant::now() < until,
+            "no Chromium carries {tag} after 60 s of load"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// Polls `url` until it answers 200 (bounded); returns how long that took.
 async fn recovery(url: impl Fn() -> String, within: Duration) -> anyhow::Result<Duration> {
     let started = Instant::now();
@@ -340,26 +354,19 @@ async fn killed_and_frozen_chromium_under_load_is_replaced_and_nothing_hangs() -
 
     // Kill every browser three times, letting the service recover in between.
     for round in 0..3 {
-        let until = Instant::now() + Duration::from_secs(60);
-        while procfs::pids_with_arg(&tag).is_empty() {
-            ensure!(
-                Instant::now() < until,
-                "round {round}: no Chromium carries {tag}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         seen.extend(pool_processes(&svc));
-        ensure!(
-            signal_tagged(&tag, libc::SIGKILL) > 0,
-            "round {round}: nothing to kill"
-        );
+        signal_running(&tag, libc::SIGKILL)
+            .await
+            .with_context(|| format!("kill round {round}"))?;
         load.wait_for(4).await?;
     }
     // Freeze them (a browser caught mid-launch too): only the deadline and the probe can tell.
     seen.extend(pool_processes(&svc));
     let restarts_before = metric(&svc, "card_browser_restarts_total").await?;
     let frozen_at = Instant::now();
-    ensure!(signal_tagged(&tag, libc::SIGSTOP) > 0, "nothing to freeze");
+    signal_running(&tag, libc::SIGSTOP)
+        .await
+        .context("the freeze")?;
     load.wait_for(8).await?;
     recovery(|| urls.next(), Duration::from_secs(60)).await?;
     let replaced_after = frozen_at.elapsed();

@@ -630,6 +630,16 @@ impl BrowserPool {
                 procfs::kill_tree(pid, "run-driver");
             }
         }
+        // Last, every process still carrying this pool's tag: a browser whose launch timed out
+        // before it existed and that an abandoned driver finished starting, or one whose pid was
+        // never learned. The tag is on each browser's command line, so this misses none of ours
+        // and touches nothing else.
+        let tag = self.process_tag();
+        for pid in procfs::pids_with_arg(&tag) {
+            if procfs::kill_tree(pid, &tag) > 0 {
+                tracing::warn!(pid, "a browser outlived its close; killed it");
+            }
+        }
     }
 
     /// Starts the maintenance task: health probes, kills of frozen browsers, recycling. It holds
