@@ -138,36 +138,53 @@ impl CardService {
             timings: Some(rendered.timings),
             stored: false,
         };
-        if let Some(s3) = &self.s3 {
-            let metadata = [
-                ("listing-id", listing.id.as_str()),
-                ("template", template.name.as_str()),
-                ("template-version", template.version.as_str()),
-                ("fingerprint", key.fingerprint.as_str()),
-            ];
-            let put = s3.put_if_absent(
-                &object_key,
-                image.bytes.clone(),
-                image.content_type,
-                &metadata,
-            );
-            let started = std::time::Instant::now();
-            let stored = s3.health().call("put", put).await;
-            if !matches!(stored, Err(GuardedError::Open)) {
-                crate::telemetry::metrics().observe_s3("put", started.elapsed());
+        image.stored = self.store(key, listing, template, &image).await;
+        Ok((image, CacheOutcome::Miss))
+    }
+
+    /// Puts `image` in S3 under `key` (conditionally: an object already there wins), through the
+    /// breaker. Whether the object is there now; `false` without S3, with its breaker open, or
+    /// when the PUT failed (logged).
+    pub async fn store(
+        &self,
+        key: &CardKey,
+        listing: &Listing,
+        template: &LoadedTemplate,
+        image: &CachedImage,
+    ) -> bool {
+        let Some(s3) = &self.s3 else { return false };
+        let object_key = key.object_key();
+        let metadata = [
+            ("listing-id", listing.id.as_str()),
+            ("template", template.name.as_str()),
+            ("template-version", template.version.as_str()),
+            ("fingerprint", key.fingerprint.as_str()),
+        ];
+        let put = s3.put_if_absent(
+            &object_key,
+            image.bytes.clone(),
+            image.content_type,
+            &metadata,
+        );
+        let started = std::time::Instant::now();
+        let stored = s3.health().call("put", put).await;
+        if !matches!(stored, Err(GuardedError::Open)) {
+            crate::telemetry::metrics().observe_s3("put", started.elapsed());
+        }
+        match stored {
+            Ok(outcome) => {
+                tracing::debug!(key = %object_key, ?outcome, "stored");
+                true
             }
-            match stored {
-                Ok(outcome) => {
-                    tracing::debug!(key = %object_key, ?outcome, "stored");
-                    image.stored = true;
-                }
-                Err(GuardedError::Open) => {
-                    tracing::debug!(key = %object_key, "s3 breaker open; not stored")
-                }
-                Err(e) => tracing::warn!(error = %e, "s3 write failed; serving the image uncached"),
+            Err(GuardedError::Open) => {
+                tracing::debug!(key = %object_key, "s3 breaker open; not stored");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "s3 write failed; serving the image uncached");
+                false
             }
         }
-        Ok((image, CacheOutcome::Miss))
     }
 }
 

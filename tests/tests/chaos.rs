@@ -581,6 +581,8 @@ async fn a_frozen_browser_gets_the_fallback_card_then_is_replaced_and_shutdown_k
         header("etag").is_empty(),
         "a fallback must not carry the card's ETag"
     );
+    // No `?format`: the format came from `Accept`, and the answer says so like any other.
+    ensure!(header("vary") == "Accept", "vary {:?}", header("vary"));
     let bytes = response.bytes().await?;
     let img = image::load_from_memory(&bytes).context("the fallback decodes")?;
     ensure!((img.width(), img.height()) == (1200, 630));

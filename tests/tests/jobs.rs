@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail, ensure};
 use aws_sdk_s3::primitives::ByteStream;
+use card_e2e::DedicatedS3;
 use card_e2e::s3::S3Server;
 use card_e2e::service::{TestService, http};
 use card_service::jobs::cleanup::CleanupOptions;
@@ -285,6 +286,70 @@ async fn warm_cache_creates_exactly_the_top_n_objects_and_a_second_run_renders_n
     ensure!(
         value("card_job_items_total{job=\"warm-cache\"}") >= 10.0,
         "{metrics}"
+    );
+    svc.stop().await
+}
+
+/// Cards rendered while S3 was down live in this instance's memory only; the next warm-cache run
+/// puts them in the bucket without rendering them again, rather than calling them warm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_cache_stores_what_only_memory_holds_after_an_s3_outage() -> anyhow::Result<()> {
+    let mut s3 = DedicatedS3::start("card-e2e-outage").await?;
+    let endpoint = s3.endpoint().to_string();
+    let svc = TestService::start(&[
+        ("S3__ENABLED", "true"),
+        ("S3__ENDPOINT_URL", &endpoint),
+        ("AWS_S3_BUCKET_NAME", "card-e2e-outage"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("S3__TIMEOUT_MS", "1000"),
+        ("S3__BREAKER_FAILURES", "2"),
+        ("S3__BREAKER_COOLDOWN_MS", "300"),
+    ])
+    .await?;
+    let top = StaticListings::embedded().top(Metric::CpuMarkPerDollar, 2);
+
+    // S3 down: both cards render and are served, but only memory holds them.
+    s3.stop();
+    for listing in &top {
+        let r = http()
+            .get(svc.url(&format!("/api/og-image/{}", listing.id)))
+            .send()
+            .await?;
+        ensure!(
+            r.status() == StatusCode::OK && card_e2e::service::header(&r, "x-cache") == "miss",
+            "{} while S3 is down: {}",
+            listing.id,
+            r.status()
+        );
+    }
+
+    // S3 back (empty); once the breaker's cool-down has passed, a run stores both from memory.
+    s3.restart().await?;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let state = &svc.state;
+    let run = state
+        .jobs
+        .run(state, warm(2, Variants::Default), Trigger::Manual)
+        .await?;
+    ensure!(
+        warm_counts(&run)? == (0, 2, 0),
+        "expected 2 stored from memory, none rendered: {run:?}"
+    );
+    let classic = state
+        .cards
+        .renderer
+        .templates()
+        .get("classic")
+        .context("classic is live")?;
+    let expected: BTreeSet<String> = top
+        .iter()
+        .map(|l| state.cards.key(&classic, l, ImageFormat::Png).object_key())
+        .collect();
+    let stored: BTreeSet<String> = s3.keys("card-images/").await?.into_iter().collect();
+    ensure!(
+        stored == expected,
+        "in the bucket {stored:?}, expected {expected:?}"
     );
     svc.stop().await
 }

@@ -2,8 +2,10 @@
 //!
 //! 1. `rank`    — the top `limit` listings by `metric` from the listing source
 //! 2. `designs` — [`designs_to_warm`]
-//! 3. `render`  — each listing × design that is neither in the memory tier nor in S3 (a HEAD, no
-//!    bytes) goes through `CardService::card`, which coalesces with a live request for the same key.
+//! 3. `render`  — each listing × design that is neither in the memory tier (as stored, when there
+//!    is a bucket) nor in S3 (a HEAD, no bytes) goes through `CardService::card`, which coalesces
+//!    with a live request for the same key. A card memory holds but S3 does not (rendered during an
+//!    S3 outage) is put without a second render; an item that still is not in the bucket failed.
 //!    Background renders share a semaphore of half the browser pages, so live requests always have
 //!    the other half; when live traffic fills the render queue the job backs off, never the reverse.
 
@@ -242,10 +244,15 @@ async fn warm_one(
 ) -> Result<Warmed, String> {
     let format = ImageFormat::default();
     let key = state.cards.key(design, listing, format);
-    if state.cards.memory.contains(&key) {
+    let s3 = state.cards.s3.as_ref();
+    // Warm means in the bucket when there is one: a card only this instance's memory holds is
+    // stored below, without rendering it again.
+    if let Some(image) = state.cards.memory.peek(&key).await
+        && (s3.is_none() || image.stored)
+    {
         return Ok(Warmed::Cached);
     }
-    if let Some(s3) = &state.cards.s3 {
+    if let Some(s3) = s3 {
         match s3.health().call("head", s3.exists(&key.object_key())).await {
             Ok(true) => return Ok(Warmed::Cached),
             Ok(false) => {}
@@ -253,10 +260,9 @@ async fn warm_one(
         }
     }
     let mut backoff = Duration::from_millis(250);
-    loop {
+    let card = loop {
         match state.cards.card(listing, design, format).await {
-            Ok(card) if card.outcome == CacheOutcome::Miss => return Ok(Warmed::Rendered),
-            Ok(_) => return Ok(Warmed::Cached),
+            Ok(card) => break card,
             // Live traffic filled the queue: it goes first.
             Err(e) if matches!(*e, RenderError::Overloaded) && backoff <= MAX_BACKOFF => {
                 if stopped() {
@@ -267,7 +273,26 @@ async fn warm_one(
             }
             Err(e) => return Err(e.to_string()),
         }
+    };
+    // Rendered, or in memory, but not in the bucket (S3 failed, or its breaker is open): one
+    // more PUT; if that fails too the item failed, and the next run tries again.
+    if s3.is_some() && !card.image.stored {
+        if !state.cards.store(&key, listing, design, &card.image).await {
+            return Err(
+                "rendered but not stored in S3: see card_s3_errors_total and the log".into(),
+            );
+        }
+        state
+            .cards
+            .memory
+            .record_seen_in_s3(&key, card.image.last_modified)
+            .await;
     }
+    Ok(if card.outcome == CacheOutcome::Miss {
+        Warmed::Rendered
+    } else {
+        Warmed::Cached
+    })
 }
 
 #[cfg(test)]

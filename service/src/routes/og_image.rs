@@ -118,8 +118,13 @@ async fn og_image(
         Ok(card) => card,
         Err(e) => {
             // A render past its deadline may get the fallback card (RENDER__FALLBACK_ON_TIMEOUT).
-            if let Some(fallback) = state.fallback_response(&e, format) {
+            if let Some(mut fallback) = state.fallback_response(&e, format) {
                 tracing::warn!(listing = %listing.id, error = %e, "served the fallback card");
+                if negotiated {
+                    fallback
+                        .headers_mut()
+                        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+                }
                 return Ok(fallback);
             }
             return Err(state.render_error(&e, &template.name));
