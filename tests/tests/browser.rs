@@ -105,3 +105,37 @@ async fn a_capture_past_its_deadline_fails_fast_and_the_pool_recovers() -> anyho
     pool.shutdown().await;
     Ok(())
 }
+
+/// A reused page's renderer is purged every 8 captures, and a purged page still renders each
+/// document as it is: 17 captures on one page, each a different colour, all exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_page_is_purged_every_eight_captures_and_renders_the_same() -> anyhow::Result<()> {
+    let pool = pool()?;
+    pool.warm_up().await?;
+    for i in 0..17u8 {
+        let (r, g, b) = (i * 15, 255 - i * 15, 128);
+        let html = format!(
+            "<!doctype html><html><body style=\"margin:0;background:rgb({r},{g},{b})\"></body></html>"
+        );
+        let png = pool
+            .capture(&html, ImageFormat::Png, 85, Duration::from_secs(20))
+            .await?;
+        let img = image::load_from_memory(&png)?.to_rgb8();
+        ensure!(img.dimensions() == (1200, 630), "{:?}", img.dimensions());
+        let pixel = img.get_pixel(600, 315).0;
+        ensure!(
+            pixel == [r, g, b],
+            "capture {i}: {pixel:?}, expected {:?}",
+            [r, g, b]
+        );
+        let expected = u64::from(i + 1) / 8;
+        ensure!(
+            pool.purges() == expected,
+            "after {} captures: {} purges, expected {expected}",
+            i + 1,
+            pool.purges()
+        );
+    }
+    pool.shutdown().await;
+    Ok(())
+}

@@ -61,6 +61,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "counter",
             pool.recycles() as f64,
         );
+        gauge(
+            "card_browser_purges_total",
+            "Page renderers told to free their caches (every 8 captures of a page).",
+            "counter",
+            pool.purges() as f64,
+        );
     }
     gauge(
         "card_fallback_served_total",
