@@ -66,7 +66,8 @@ async fn a_card_page_makes_no_network_request() -> anyhow::Result<()> {
     );
     let png = pool
         .capture(&html, ImageFormat::Png, 85, Duration::from_secs(20))
-        .await?;
+        .await?
+        .bytes;
     ensure!(png.starts_with(b"\x89PNG"), "not a PNG");
     // Give any stray request a moment to arrive; the assertion is that none ever does.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -100,7 +101,8 @@ async fn a_capture_past_its_deadline_fails_fast_and_the_pool_recovers() -> anyho
             85,
             Duration::from_secs(20),
         )
-        .await?;
+        .await?
+        .bytes;
     ensure!(ok.starts_with(&[0xFF, 0xD8, 0xFF]), "not a JPEG");
     pool.shutdown().await;
     Ok(())
@@ -119,7 +121,8 @@ async fn a_reused_page_is_purged_every_eight_captures_and_renders_the_same() -> 
         );
         let png = pool
             .capture(&html, ImageFormat::Png, 85, Duration::from_secs(20))
-            .await?;
+            .await?
+            .bytes;
         let img = image::load_from_memory(&png)?.to_rgb8();
         ensure!(img.dimensions() == (1200, 630), "{:?}", img.dimensions());
         let pixel = img.get_pixel(600, 315).0;

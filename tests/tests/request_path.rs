@@ -128,7 +128,13 @@ async fn a_card_renders_in_every_format_and_is_cached_in_s3() -> anyhow::Result<
         "{}",
         header(&response, "cache-control")
     );
-    ensure!(header(&response, "server-timing").contains("capture;dur="));
+    let timing = header(&response, "server-timing");
+    ensure!(
+        ["wasm", "page", "capture", "encode"]
+            .iter()
+            .all(|stage| timing.contains(&format!("{stage};dur="))),
+        "server-timing {timing}"
+    );
     let etag = header(&response, "etag");
     ensure!(etag.len() == 26 && etag.starts_with('"'), "etag {etag}");
     let png = response.bytes().await?;

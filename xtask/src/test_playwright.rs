@@ -236,7 +236,8 @@ async fn capture(
     let png = pool
         .capture(html, ImageFormat::Png, 85, deadline)
         .await
-        .context("the capture failed")?;
+        .context("the capture failed")?
+        .bytes;
     Ok((png, started.elapsed()))
 }
 

@@ -296,7 +296,7 @@ impl BrowserPool {
         format: ImageFormat,
         quality: u8,
         deadline: Duration,
-    ) -> Result<Vec<u8>, BrowserError> {
+    ) -> Result<Captured, BrowserError> {
         let until = Instant::now() + deadline;
         match tokio::time::timeout_at(
             until.into(),
@@ -320,7 +320,7 @@ impl BrowserPool {
         format: ImageFormat,
         quality: u8,
         until: Instant,
-    ) -> Result<Vec<u8>, BrowserError> {
+    ) -> Result<Captured, BrowserError> {
         let _permit = self
             .pages
             .acquire()
@@ -351,7 +351,7 @@ impl BrowserPool {
             };
             let remaining = until.saturating_duration_since(Instant::now());
             match render_on(&page, &cdp, html, format, quality, remaining).await {
-                Ok(bytes) => {
+                Ok(captured) => {
                     guard.healthy = true;
                     if let Some(pooled) = guard.page.as_mut() {
                         pooled.since_purge += 1;
@@ -372,7 +372,7 @@ impl BrowserPool {
                     {
                         self.maintenance.notify_one();
                     }
-                    return Ok(bytes);
+                    return Ok(captured);
                 }
                 Err(e) => {
                     let connected = self.slot_connected(slot).await;
@@ -961,6 +961,14 @@ async fn purge(cdp: &CDPSession, within: Duration) -> bool {
     done
 }
 
+/// What a capture returns: the encoded image, and how long the screenshot itself took (the rest of
+/// the call was waiting for a page and loading the document into it).
+#[derive(Debug)]
+pub struct Captured {
+    pub bytes: Vec<u8>,
+    pub screenshot: Duration,
+}
+
 /// One render on one page: load the document, wait for `load`, capture through CDP.
 async fn render_on(
     page: &Page,
@@ -969,7 +977,7 @@ async fn render_on(
     format: ImageFormat,
     quality: u8,
     remaining: Duration,
-) -> Result<Vec<u8>, String> {
+) -> Result<Captured, String> {
     let options = GotoOptions::new()
         .timeout(remaining.max(Duration::from_millis(1)))
         .wait_until(WaitUntil::Load);
@@ -986,6 +994,7 @@ async fn render_on(
     if format != ImageFormat::Png {
         params["quality"] = serde_json::json!(quality);
     }
+    let started = Instant::now();
     let reply = cdp
         .send("Page.captureScreenshot", Some(params))
         .await
@@ -996,9 +1005,13 @@ async fn render_on(
         .or_else(|| reply.get("data"))
         .and_then(|d| d.as_str())
         .ok_or_else(|| "capture: reply has no data".to_string())?;
-    base64::engine::general_purpose::STANDARD
+    let bytes = base64::engine::general_purpose::STANDARD
         .decode(data)
-        .map_err(|e| format!("capture: bad base64: {e}"))
+        .map_err(|e| format!("capture: bad base64: {e}"))?;
+    Ok(Captured {
+        bytes,
+        screenshot: started.elapsed(),
+    })
 }
 
 /// Drives every future to completion concurrently on this task (the one place the pool needs a

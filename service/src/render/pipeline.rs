@@ -28,6 +28,9 @@ use crate::settings::RenderSettings;
 pub struct StageTimings {
     pub image: Duration,
     pub html: Duration,
+    /// Waiting for a page and loading the document into it (`set_content` until `load`).
+    pub page: Duration,
+    /// Chromium's screenshot (`Page.captureScreenshot`), its bytes back through the driver.
     pub capture: Duration,
     /// Re-encoding the capture in Rust (PNG only; zero for JPEG and WebP, which Chromium encodes).
     pub encode: Duration,
@@ -35,10 +38,11 @@ pub struct StageTimings {
 
 impl StageTimings {
     /// Every stage with its name, in pipeline order: the one list `Server-Timing` and metrics share.
-    pub fn stages(&self) -> [(&'static str, Duration); 4] {
+    pub fn stages(&self) -> [(&'static str, Duration); 5] {
         [
             ("image", self.image),
             ("wasm", self.html),
+            ("page", self.page),
             ("capture", self.capture),
             ("encode", self.encode),
         ]
@@ -178,13 +182,15 @@ impl CardRenderer {
             })?;
         timings.html = started.elapsed();
 
-        // 4. capture
+        // 4. page and capture
         let started = Instant::now();
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let bytes = browser
+        let captured = browser
             .capture(&html, format, self.settings.quality, remaining)
             .await?;
-        timings.capture = started.elapsed();
+        timings.capture = captured.screenshot;
+        timings.page = started.elapsed().saturating_sub(captured.screenshot);
+        let bytes = captured.bytes;
 
         // 5. encode
         let started = Instant::now();
@@ -238,14 +244,15 @@ mod tests {
         let timings = StageTimings {
             image: Duration::from_micros(1_250),
             html: Duration::from_micros(400),
+            page: Duration::from_millis(9),
             capture: Duration::from_millis(41),
             encode: Duration::from_millis(12),
         };
         let names: Vec<&str> = timings.stages().iter().map(|(name, _)| *name).collect();
-        assert_eq!(names, ["image", "wasm", "capture", "encode"]);
+        assert_eq!(names, ["image", "wasm", "page", "capture", "encode"]);
         assert_eq!(
             timings.server_timing(),
-            "image;dur=1.2, wasm;dur=0.4, capture;dur=41.0, encode;dur=12.0"
+            "image;dur=1.2, wasm;dur=0.4, page;dur=9.0, capture;dur=41.0, encode;dur=12.0"
         );
     }
 }
