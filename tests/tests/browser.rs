@@ -13,15 +13,30 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
 fn pool() -> anyhow::Result<BrowserPool> {
+    pool_with(&[])
+}
+
+/// One browser with one page, and `extra` settings.
+fn pool_with(extra: &[(&str, &str)]) -> anyhow::Result<BrowserPool> {
     require_browser()?;
     let chromium =
         std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let settings = Settings::from_pairs([
+    let mut pairs = vec![
         ("PLAYWRIGHT__EXECUTABLE_PATH", chromium.as_str()),
         ("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS", "1"),
         ("PLAYWRIGHT__PAGES_PER_BROWSER", "1"),
-    ])?;
+    ];
+    pairs.extend_from_slice(extra);
+    let settings = Settings::from_pairs(pairs)?;
     Ok(BrowserPool::new(settings.playwright))
+}
+
+/// One capture at quality 85 with a deadline no healthy page misses.
+async fn capture(pool: &BrowserPool, html: &str, format: ImageFormat) -> anyhow::Result<Vec<u8>> {
+    Ok(pool
+        .capture(html, format, 85, Duration::from_secs(20))
+        .await?
+        .bytes)
 }
 
 /// A loopback listener that counts every connection it receives.
@@ -94,15 +109,7 @@ async fn a_capture_past_its_deadline_fails_fast_and_the_pool_recovers() -> anyho
         .await
         .unwrap_err();
     ensure!(matches!(err, BrowserError::Deadline(_)), "{err}");
-    let ok = pool
-        .capture(
-            "<!doctype html><p>after",
-            ImageFormat::Jpeg,
-            85,
-            Duration::from_secs(20),
-        )
-        .await?
-        .bytes;
+    let ok = capture(&pool, "<!doctype html><p>after", ImageFormat::Jpeg).await?;
     ensure!(ok.starts_with(&[0xFF, 0xD8, 0xFF]), "not a JPEG");
     pool.shutdown().await;
     Ok(())
@@ -119,10 +126,7 @@ async fn a_reused_page_is_purged_every_eight_captures_and_renders_the_same() -> 
         let html = format!(
             "<!doctype html><html><body style=\"margin:0;background:rgb({r},{g},{b})\"></body></html>"
         );
-        let png = pool
-            .capture(&html, ImageFormat::Png, 85, Duration::from_secs(20))
-            .await?
-            .bytes;
+        let png = capture(&pool, &html, ImageFormat::Png).await?;
         let img = image::load_from_memory(&png)?.to_rgb8();
         ensure!(img.dimensions() == (1200, 630), "{:?}", img.dimensions());
         let pixel = img.get_pixel(600, 315).0;
@@ -139,6 +143,47 @@ async fn a_reused_page_is_purged_every_eight_captures_and_renders_the_same() -> 
             pool.purges()
         );
     }
+    pool.shutdown().await;
+    Ok(())
+}
+
+/// A process carrying the pool's tag but in no slot (as a browser an abandoned driver finished
+/// launching would be) is killed by the maintenance task after two probe rounds; the pool's own
+/// browser is left alone and keeps rendering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stray_tagged_browser_is_killed_and_the_pool_keeps_its_own() -> anyhow::Result<()> {
+    let pool = Arc::new(pool_with(&[("PLAYWRIGHT__HEALTH_INTERVAL_MS", "200")])?);
+    pool.warm_up().await?;
+    pool.start_health_probe();
+    let own = pool.browser_pids();
+    ensure!(own.len() == 1, "pool pids {own:?}");
+
+    // `sh -c 'sleep 60' TAG MARKER`: both markers are arguments of the shell, as on Chromium's.
+    let tag = pool.process_tag();
+    let pool_id = tag.trim_start_matches("--card-service-pool=");
+    let marker = format!("--card-service-browser={pool_id}-999999");
+    let mut stray = std::process::Command::new("sh")
+        .args(["-c", "sleep 60", &tag, &marker])
+        .spawn()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let killed = loop {
+        if let Some(status) = stray.try_wait()? {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    if killed.is_none() {
+        let _ = stray.kill();
+        let _ = stray.wait();
+    }
+    ensure!(killed.is_some(), "the stray was still running after 15 s");
+    ensure!(pool.strays() == 1, "strays killed: {}", pool.strays());
+    ensure!(pool.browser_pids() == own, "the pool's own browser changed");
+    let png = capture(&pool, "<!doctype html><p>still here", ImageFormat::Png).await?;
+    ensure!(png.starts_with(b"\x89PNG"), "not a PNG");
     pool.shutdown().await;
     Ok(())
 }

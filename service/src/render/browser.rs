@@ -142,6 +142,13 @@ pub struct BrowserPool {
     driver_pids: std::sync::Mutex<Vec<i32>>,
     /// Set by shutdown: the maintenance task stops and nothing is launched any more.
     closing: AtomicBool,
+    /// Markers of launches in progress: their browsers are in no slot yet.
+    launching: std::sync::Mutex<Vec<String>>,
+    /// Markers of tagged browsers the last sweep found in no slot; killed if the next finds them
+    /// again (see [`BrowserPool::sweep_strays`]).
+    suspects: std::sync::Mutex<Vec<String>>,
+    /// Stray browsers killed by the sweep.
+    strays: AtomicU64,
 }
 
 impl BrowserPool {
@@ -169,6 +176,9 @@ impl BrowserPool {
             draining: Arc::default(),
             driver_pids: std::sync::Mutex::new(Vec::new()),
             closing: AtomicBool::new(false),
+            launching: std::sync::Mutex::new(Vec::new()),
+            suspects: std::sync::Mutex::new(Vec::new()),
+            strays: AtomicU64::new(0),
         }
     }
 
@@ -190,6 +200,11 @@ impl BrowserPool {
     /// Browsers replaced as planned (render count, memory ceiling) since start.
     pub fn recycles(&self) -> u64 {
         self.recycles.load(Ordering::Relaxed)
+    }
+
+    /// Stray browsers (tagged, in no slot) killed by the maintenance task since start.
+    pub fn strays(&self) -> u64 {
+        self.strays.load(Ordering::Relaxed)
     }
 
     /// Page renderers purged (every `PURGE_EVERY` captures of a page) since start.
@@ -465,12 +480,18 @@ impl BrowserPool {
         let timeout = Duration::from_millis(self.settings.launch_timeout_ms);
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         let marker = format!("--card-service-browser={}-{generation}", self.tag);
+        lock(&self.launching).push(marker.clone());
         let launched =
             tokio::time::timeout(timeout, self.launch_inner(generation, marker.clone())).await;
+        lock(&self.launching).retain(|m| *m != marker);
         if !matches!(launched, Ok(Ok(_))) {
-            // A browser that started but never finished launching (frozen, stuck) is ours to kill.
+            // A browser that started but never finished launching (frozen, stuck) is ours to kill,
+            // and counts as a restart like any other browser killed to be replaced.
             for pid in procfs::pids_with_arg(&marker) {
-                procfs::kill_tree(pid, &marker);
+                if procfs::kill_tree(pid, &marker) > 0 {
+                    self.restarts.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(slot, pid, "killed a browser stuck in its launch");
+                }
             }
         }
         let handle = match launched {
@@ -762,6 +783,41 @@ impl BrowserPool {
                 }
             }
         }
+        if periodic && !self.closing.load(Ordering::Relaxed) {
+            self.sweep_strays();
+        }
+    }
+
+    /// Kills this pool's browsers that belong to no slot, no drain and no launch in progress: one
+    /// an abandoned driver finished starting after its launch timed out, which would otherwise
+    /// hold its memory until shutdown. A browser must be found astray by two sweeps in a row (one
+    /// probe interval apart) before it is killed, so one between its launch and its slot is safe.
+    fn sweep_strays(&self) {
+        let tagged = procfs::pids_with_arg(&self.process_tag());
+        let mut known: Vec<String> = lock(&self.launching).clone();
+        known.extend(lock(&self.draining).iter().map(|(_, d)| d.marker.clone()));
+        for slot in &self.slots {
+            // A slot in use (a checkout, a launch) is looked at next time.
+            let Ok(guard) = slot.try_lock() else { return };
+            known.extend(guard.as_ref().map(|h| h.marker.clone()));
+        }
+        let mut suspects = lock(&self.suspects);
+        let mut now_suspect = Vec::new();
+        for pid in tagged {
+            let Some(marker) = procfs::arg_with_prefix(pid, "--card-service-browser=") else {
+                continue;
+            };
+            if known.contains(&marker) {
+                continue;
+            }
+            if !suspects.contains(&marker) {
+                now_suspect.push(marker);
+            } else if procfs::kill_tree(pid, &marker) > 0 {
+                self.strays.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(pid, %marker, "killed a browser that belongs to no slot");
+            }
+        }
+        *suspects = now_suspect;
     }
 
     /// Replaces a browser that failed its probe: SIGKILL its tree (a frozen browser cannot close),
@@ -1038,6 +1094,11 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     })
     .await;
     outputs.into_iter().flatten().collect()
+}
+
+/// A std mutex's guard, poisoned or not: what these lists hold stays valid across a panic.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn next_pool_id() -> u64 {

@@ -62,6 +62,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             pool.recycles() as f64,
         );
         gauge(
+            "card_browser_strays_killed_total",
+            "Browsers of this pool found in no slot twice in a row and killed (a launch that timed out and finished anyway).",
+            "counter",
+            pool.strays() as f64,
+        );
+        gauge(
             "card_browser_purges_total",
             "Page renderers told to free their caches (every 8 captures of a page).",
             "counter",
