@@ -290,6 +290,31 @@ async fn signal_running(tag: &str, signal: libc::c_int) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// SIGSTOPs every tagged browser until one the pool is using is stopped (bounded): right after
+/// a kill round the tagged processes may be the old browsers on their way out, and stopping
+/// those proves nothing.
+async fn freeze_a_live_browser(svc: &TestService, tag: &str) -> anyhow::Result<()> {
+    let pool = svc.state.cards.renderer.browser().context("browser pool")?;
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        signal_running(tag, libc::SIGSTOP)
+            .await
+            .context("the freeze")?;
+        let stopped = pool
+            .browser_pids()
+            .into_iter()
+            .any(|pid| procfs::stat(pid).is_some_and(|(_, _, state)| state == 'T'));
+        if stopped {
+            return Ok(());
+        }
+        ensure!(
+            Instant::now() < until,
+            "no browser of the pool stayed stopped for 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Polls `url` until it answers 200 (bounded); returns how long that took.
 async fn recovery(url: impl Fn() -> String, within: Duration) -> anyhow::Result<Duration> {
     let started = Instant::now();
@@ -364,9 +389,7 @@ async fn killed_and_frozen_chromium_under_load_is_replaced_and_nothing_hangs() -
     seen.extend(pool_processes(&svc));
     let restarts_before = metric(&svc, "card_browser_restarts_total").await?;
     let frozen_at = Instant::now();
-    signal_running(&tag, libc::SIGSTOP)
-        .await
-        .context("the freeze")?;
+    freeze_a_live_browser(&svc, &tag).await?;
     load.wait_for(8).await?;
     recovery(|| urls.next(), Duration::from_secs(60)).await?;
     let replaced_after = frozen_at.elapsed();
