@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::{Context, bail};
+use card_service::render::procfs;
 use card_service::settings::Settings;
 use card_service::{AppState, Server};
 use tokio::sync::oneshot;
@@ -199,9 +200,20 @@ impl TestService {
 
 impl Drop for TestService {
     fn drop(&mut self) {
-        // A test that failed before `stop` still closes its browsers: the server task does it on shutdown.
+        // A test that failed before `stop` still closes its browsers: the server task starts its
+        // shutdown, but the test's runtime ends with the test, usually before that shutdown can
+        // finish; so whatever the pool started is killed here too, synchronously.
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+            if let Some(pool) = self.state.cards.renderer.browser() {
+                let tag = pool.process_tag();
+                for pid in procfs::pids_with_arg(&tag) {
+                    procfs::kill_tree(pid, &tag);
+                }
+                for pid in pool.driver_pids() {
+                    procfs::kill_tree(pid, "run-driver");
+                }
+            }
         }
     }
 }
