@@ -206,10 +206,7 @@ impl Drop for TestService {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
             if let Some(pool) = self.state.cards.renderer.browser() {
-                let tag = pool.process_tag();
-                for pid in procfs::pids_with_arg(&tag) {
-                    procfs::kill_tree(pid, &tag);
-                }
+                pool.kill_tagged();
                 for pid in pool.driver_pids() {
                     procfs::kill_tree(pid, "run-driver");
                 }

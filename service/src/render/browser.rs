@@ -219,30 +219,18 @@ impl BrowserPool {
             .iter()
             .filter_map(|slot| slot.try_lock().ok().and_then(|g| g.as_ref()?.pid))
             .collect();
-        pids.extend(
-            self.draining
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .filter_map(|(_, d)| d.pid),
-        );
+        pids.extend(lock(&self.draining).iter().filter_map(|(_, d)| d.pid));
         pids
     }
 
     /// The Node drivers' pids seen so far (normally one), once a browser has launched.
     pub fn driver_pids(&self) -> Vec<i32> {
-        self.driver_pids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.driver_pids).clone()
     }
 
     /// Chromium's version, once a browser has launched.
     pub fn version(&self) -> Option<String> {
-        self.versions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.versions).clone()
     }
 
     /// `true` when at least one browser is up, connected, and passed its last health probe.
@@ -297,10 +285,7 @@ impl BrowserPool {
         while by_browser.iter().any(|p| !p.as_slice().is_empty()) {
             pages.extend(by_browser.iter_mut().filter_map(Iterator::next));
         }
-        self.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(pages);
+        lock(&self.idle).extend(pages);
         first_error.map_or(Ok(()), Err)
     }
 
@@ -413,7 +398,7 @@ impl BrowserPool {
     /// An idle page whose browser is still the current one, or a new page.
     async fn checkout(&self) -> Result<PooledPage, BrowserError> {
         loop {
-            let candidate = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let candidate = lock(&self.idle).pop();
             let Some(page) = candidate else { break };
             if page.page.is_closed() {
                 continue;
@@ -514,7 +499,7 @@ impl BrowserPool {
         if let Some(pid) = handle.pid
             && let Some((ppid, _, _)) = procfs::stat(pid)
         {
-            let mut drivers = self.driver_pids.lock().unwrap_or_else(|e| e.into_inner());
+            let mut drivers = lock(&self.driver_pids);
             if !drivers.contains(&ppid) {
                 drivers.push(ppid);
             }
@@ -526,8 +511,7 @@ impl BrowserPool {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "browser launched"
         );
-        *self.versions.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(handle.browser.version().to_string());
+        *lock(&self.versions) = Some(handle.browser.version().to_string());
         Ok(handle)
     }
 
@@ -643,19 +627,14 @@ impl BrowserPool {
     pub async fn shutdown(&self) {
         self.closing.store(true, Ordering::Relaxed);
         self.maintenance.notify_one();
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        lock(&self.idle).clear();
         for slot in &self.slots {
             if let Some(handle) = slot.lock().await.take() {
                 let _ = tokio::time::timeout(Duration::from_secs(2), handle.browser.close()).await;
                 kill_browser(&handle);
             }
         }
-        let draining: Vec<(u64, Draining)> = self
-            .draining
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-            .collect();
+        let draining: Vec<(u64, Draining)> = lock(&self.draining).drain(..).collect();
         for (_, d) in draining {
             if let Some(pid) = d.pid {
                 procfs::kill_tree(pid, &d.marker);
@@ -682,14 +661,23 @@ impl BrowserPool {
         }
         // Last, every process still carrying this pool's tag: a browser whose launch timed out
         // before it existed and that an abandoned driver finished starting, or one whose pid was
-        // never learned. The tag is on each browser's command line, so this misses none of ours
-        // and touches nothing else.
-        let tag = self.process_tag();
-        for pid in procfs::pids_with_arg(&tag) {
-            if procfs::kill_tree(pid, &tag) > 0 {
-                tracing::warn!(pid, "a browser outlived its close; killed it");
-            }
+        // never learned.
+        let killed = self.kill_tagged();
+        if killed > 0 {
+            tracing::warn!(killed, "browsers outlived their close; killed them");
         }
+    }
+
+    /// SIGKILLs every browser carrying this pool's tag, with its process tree, now. The tag is on
+    /// each browser's command line, so this misses none of ours and touches nothing else. Returns
+    /// how many browsers were killed. Synchronous, for the last resort of a shutdown (and of a
+    /// test harness whose runtime is ending).
+    pub fn kill_tagged(&self) -> usize {
+        let tag = self.process_tag();
+        procfs::pids_with_arg(&tag)
+            .into_iter()
+            .filter(|pid| procfs::kill_tree(*pid, &tag) > 0)
+            .count()
     }
 
     /// Starts the maintenance task: health probes, kills of frozen browsers, recycling. It holds
@@ -879,16 +867,13 @@ impl BrowserPool {
             "browser recycled; the old one drains"
         );
         self.purge_idle(old.generation);
-        self.draining
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((
-                old.generation,
-                Draining {
-                    pid: old.pid,
-                    marker: old.marker.clone(),
-                },
-            ));
+        lock(&self.draining).push((
+            old.generation,
+            Draining {
+                pid: old.pid,
+                marker: old.marker.clone(),
+            },
+        ));
         // Long enough for any capture that was running on it to finish or miss its deadline.
         // In its own task, so the maintenance loop keeps probing the other browsers meanwhile.
         let patience =
@@ -908,19 +893,13 @@ impl BrowserPool {
             }
             let _ = tokio::time::timeout(Duration::from_secs(5), old.browser.close()).await;
             kill_browser(&old);
-            draining
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|(g, _)| *g != old.generation);
+            lock(&draining).retain(|(g, _)| *g != old.generation);
         });
     }
 
     /// Drops idle pages of a replaced browser (they close with it).
     fn purge_idle(&self, generation: u64) {
-        self.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|p| p.generation != generation);
+        lock(&self.idle).retain(|p| p.generation != generation);
     }
 }
 
@@ -961,11 +940,7 @@ impl Drop for PageGuard<'_> {
         let Some(page) = self.page.take() else { return };
         page.in_use.fetch_sub(1, Ordering::AcqRel);
         if self.healthy {
-            self.pool
-                .idle
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(page);
+            lock(&self.pool.idle).push(page);
         } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 let _ = tokio::time::timeout(Duration::from_secs(2), page.page.close()).await;

@@ -43,36 +43,41 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         cards.renderer.in_flight() as f64,
     );
     if let Some(pool) = cards.renderer.browser() {
-        gauge(
-            "card_browser_pool_pages",
-            "Pages the browser pool can capture with at once.",
-            "gauge",
-            pool.capacity() as f64,
-        );
-        gauge(
-            "card_browser_restarts_total",
-            "Browsers relaunched after a crash, kill or deadline.",
-            "counter",
-            pool.restarts() as f64,
-        );
-        gauge(
-            "card_browser_recycles_total",
-            "Browsers replaced as planned (PLAYWRIGHT__RECYCLE_AFTER_RENDERS, PLAYWRIGHT__RECYCLE_ABOVE_MIB).",
-            "counter",
-            pool.recycles() as f64,
-        );
-        gauge(
-            "card_browser_strays_killed_total",
-            "Browsers of this pool found in no slot twice in a row and killed (a launch that timed out and finished anyway).",
-            "counter",
-            pool.strays() as f64,
-        );
-        gauge(
-            "card_browser_purges_total",
-            "Page renderers told to free their caches (every 8 captures of a page).",
-            "counter",
-            pool.purges() as f64,
-        );
+        let series = [
+            (
+                "card_browser_pool_pages",
+                "Pages the browser pool can capture with at once.",
+                "gauge",
+                pool.capacity() as u64,
+            ),
+            (
+                "card_browser_restarts_total",
+                "Browsers relaunched after a crash, kill or deadline.",
+                "counter",
+                pool.restarts(),
+            ),
+            (
+                "card_browser_recycles_total",
+                "Browsers replaced as planned (PLAYWRIGHT__RECYCLE_AFTER_RENDERS, PLAYWRIGHT__RECYCLE_ABOVE_MIB).",
+                "counter",
+                pool.recycles(),
+            ),
+            (
+                "card_browser_strays_killed_total",
+                "Browsers of this pool found in no slot twice in a row and killed (a launch that timed out and finished anyway).",
+                "counter",
+                pool.strays(),
+            ),
+            (
+                "card_browser_purges_total",
+                "Page renderers told to free their caches (every 8 captures of a page).",
+                "counter",
+                pool.purges(),
+            ),
+        ];
+        for (name, help, kind, value) in series {
+            gauge(name, help, kind, value as f64);
+        }
     }
     gauge(
         "card_fallback_served_total",
