@@ -118,7 +118,7 @@ async fn a_card_renders_in_every_format_and_is_cached_in_s3() -> anyhow::Result<
         header(&response, "x-cache")
     );
     ensure!(
-        header(&response, "x-card-template") == "classic@1.0.0",
+        header(&response, "x-card-template") == "classic@1.1.0",
         "{}",
         header(&response, "x-card-template")
     );

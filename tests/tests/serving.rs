@@ -145,7 +145,7 @@ async fn redirect_mode_sends_clients_to_the_bucket_only_once_the_object_exists()
     );
     ensure!(h(&hit, header::CACHE_CONTROL) == "public, max-age=120");
     ensure!(h(&hit, "x-cache".parse()?) == "hit-s3");
-    ensure!(h(&hit, "x-card-template".parse()?) == "classic@1.0.0");
+    ensure!(h(&hit, "x-card-template".parse()?) == "classic@1.1.0");
     ensure!(h(&hit, "x-card-variant".parse()?) == "classic");
     ensure!(
         h(&hit, header::ETAG).is_empty(),

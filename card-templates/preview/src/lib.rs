@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-use card_sdk::{CardInput, Guest, samples};
+use card_sdk::{CardInput, Guest, data_uri, samples};
 
 pub mod conformance;
 mod json;
@@ -194,13 +194,58 @@ pub fn capture_dir(dir: &Path) -> Result<usize, String> {
 
 /// Screenshots `html` into `png` at 1200×630, as the service captures cards.
 ///
+/// # Errors
+/// Chromium cannot be started or fails.
+pub fn capture(html: &Path, png: &Path) -> Result<(), String> {
+    capture_sized(html, png, 1200, 630)
+}
+
+/// Paints a CSS `background` value over `width`×`height` CSS pixels at `scale` into `png`
+/// (`ceil(width × scale)` × `ceil(height × scale)` pixels): the pre-rendered background a design
+/// ships instead of gradients Chromium would raster on every card (see the `classic` design).
+/// `zoom` scales every length of the value, so the image is the same painting, smaller.
+///
+/// # Errors
+/// Chromium cannot be started or fails, or the value could end the attribute it is written in.
+pub fn paint(
+    background: &str,
+    width: u32,
+    height: u32,
+    scale: f64,
+    png: &Path,
+) -> Result<(), String> {
+    if background.contains(['"', '<', '>']) {
+        return Err("the CSS value may not contain `\"`, `<` or `>`".into());
+    }
+    if !(scale > 0.0 && scale <= 1.0) {
+        return Err(format!("scale {scale}: want 0 < scale <= 1"));
+    }
+    let html = env::temp_dir().join(format!("card-preview-paint-{}.html", std::process::id()));
+    fs::write(
+        &html,
+        format!(
+            "<!doctype html><html><body style=\"margin:0\"><div style=\"zoom:{scale};\
+             width:{width}px;height:{height}px;background:{background}\"></div></body></html>"
+        ),
+    )
+    .map_err(|e| format!("write {}: {e}", html.display()))?;
+    // In range: 0 < scale <= 1, so the product is positive and at most `n`.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let scaled = |n: u32| (f64::from(n) * scale).ceil() as u32;
+    let result = capture_sized(&html, png, scaled(width), scaled(height));
+    let _ = fs::remove_file(&html);
+    result
+}
+
+/// Screenshots `html` into `png` at `width`×`height`.
+///
 /// JavaScript stays on here because Chromium's `--screenshot` mode writes nothing under
 /// `--blink-settings=scriptEnabled=false`; the cards contain no script (listing text is
 /// escaped), and the service turns JavaScript off itself.
 ///
 /// # Errors
 /// Chromium cannot be started or fails.
-pub fn capture(html: &Path, png: &Path) -> Result<(), String> {
+fn capture_sized(html: &Path, png: &Path, width: u32, height: u32) -> Result<(), String> {
     let chromium = env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let html = fs::canonicalize(html).map_err(|e| format!("{}: {e}", html.display()))?;
     // A private profile: with the default one, a Chromium already running on this machine
@@ -213,8 +258,8 @@ pub fn capture(html: &Path, png: &Path) -> Result<(), String> {
             "--disable-gpu",
             "--hide-scrollbars",
             "--force-color-profile=srgb",
-            "--window-size=1200,630",
         ])
+        .arg(format!("--window-size={width},{height}"))
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", html.display()))
@@ -231,25 +276,6 @@ pub fn capture(html: &Path, png: &Path) -> Result<(), String> {
     }
     println!("{:>16}  screenshot -> {}", "", png.display());
     Ok(())
-}
-
-fn data_uri(media_type: &str, bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = format!("data:{media_type};base64,");
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A soft two-colour gradient as an uncompressed RGB PNG (stored deflate blocks), so the
@@ -336,13 +362,6 @@ mod tests {
         assert_eq!(options.image.as_deref(), Some(Path::new("a.png")));
         assert!(options.screenshot);
         assert!(Options::parse("x", ["--image".to_owned()]).is_err());
-    }
-
-    #[test]
-    fn data_uris_are_base64() {
-        assert_eq!(data_uri("image/png", b"Man"), "data:image/png;base64,TWFu");
-        assert_eq!(data_uri("image/png", b"Ma"), "data:image/png;base64,TWE=");
-        assert_eq!(data_uri("image/gif", b"M"), "data:image/gif;base64,TQ==");
     }
 
     #[test]

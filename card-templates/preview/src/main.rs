@@ -30,6 +30,19 @@ fn main() -> Result<(), String> {
             eprintln!("captured {count} page(s) in {dir}");
             Ok(())
         }
-        _ => Err("usage: card-preview samples-json [--image FILE] | capture DIR".into()),
+        ["paint", background, size, scale, out] => {
+            let (width, height) = size
+                .split_once('x')
+                .and_then(|(w, h)| Some((w.parse().ok()?, h.parse().ok()?)))
+                .ok_or_else(|| format!("size {size:?}: want WIDTHxHEIGHT, e.g. 1200x630"))?;
+            let scale: f64 = scale
+                .parse()
+                .map_err(|_| format!("scale {scale:?}: want a number, e.g. 0.25"))?;
+            card_preview::paint(background, width, height, scale, Path::new(out))
+        }
+        _ => Err(
+            "usage: card-preview samples-json [--image FILE] | capture DIR | paint CSS-BACKGROUND WIDTHxHEIGHT SCALE OUT.png"
+                .into(),
+        ),
     }
 }

@@ -3,6 +3,7 @@
 use alloc::string::String;
 
 use crate::escape::push_escaped;
+use crate::image::push_data_uri;
 
 /// Builds an HTML document in which untrusted text can only enter escaped.
 ///
@@ -30,6 +31,13 @@ impl Html {
     /// Appends untrusted text, escaped for text content and quoted attribute values.
     pub fn text(&mut self, text: &str) -> &mut Self {
         push_escaped(&mut self.buf, text);
+        self
+    }
+
+    /// Appends a design's own asset as a `data:` URI (base64 needs no escaping), e.g. inside a
+    /// CSS `url()` in the page's style.
+    pub fn data_uri(&mut self, media_type: &'static str, bytes: &[u8]) -> &mut Self {
+        push_data_uri(&mut self.buf, media_type, bytes);
         self
     }
 

@@ -1,4 +1,7 @@
-//! The check that decides whether an image URI may be put into a card.
+//! The check that decides whether an image URI may be put into a card, and the encoder for a
+//! design's own assets.
+
+use alloc::string::String;
 
 /// Media types a card may embed: raster formats only. SVG is excluded because it is a
 /// document (it can carry markup and references), not just pixels.
@@ -31,10 +34,56 @@ pub fn safe_image_data_uri(uri: &str) -> Option<&str> {
     (alphabet_only && !unpadded.is_empty()).then_some(uri)
 }
 
+/// Appends `data:{media_type};base64,{bytes in base64}` to `out`.
+///
+/// For a design's own assets (`include_bytes!`), e.g. a pre-rendered background: the result
+/// uses only the base64 alphabet after the prefix, so it is safe in a CSS `url()` or a quoted
+/// attribute without escaping.
+pub fn push_data_uri(out: &mut String, media_type: &str, bytes: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    out.reserve(media_type.len() + 13 + bytes.len().div_ceil(3) * 4);
+    out.push_str("data:");
+    out.push_str(media_type);
+    out.push_str(";base64,");
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+}
+
+/// [`push_data_uri`] into a new string.
+pub fn data_uri(media_type: &str, bytes: &[u8]) -> String {
+    let mut out = String::new();
+    push_data_uri(&mut out, media_type, bytes);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::String;
+
+    #[test]
+    fn data_uris_are_base64_with_padding() {
+        assert_eq!(data_uri("image/png", b""), "data:image/png;base64,");
+        assert_eq!(data_uri("image/png", b"f"), "data:image/png;base64,Zg==");
+        assert_eq!(data_uri("image/png", b"fo"), "data:image/png;base64,Zm8=");
+        assert_eq!(data_uri("image/png", b"foo"), "data:image/png;base64,Zm9v");
+        assert_eq!(
+            data_uri("image/gif", &[0xff, 0xfe, 0x00, 0x3e, 0x3f]),
+            "data:image/gif;base64,//4APj8="
+        );
+        let uri = data_uri("image/png", &[7; 100]);
+        assert_eq!(safe_image_data_uri(&uri), Some(uri.as_str()));
+    }
 
     #[test]
     fn accepts_raster_data_uris() {

@@ -57,7 +57,7 @@ pub use format::{
     size_label, storage_label,
 };
 pub use html::Html;
-pub use image::safe_image_data_uri;
+pub use image::{data_uri, push_data_uri, safe_image_data_uri};
 pub use text::{ELLIPSIS, first_grapheme, grapheme_count, truncate_graphemes, visible_text};
 
 /// Bindings generated from `wit/card.wit` (world `card`).

@@ -1,10 +1,12 @@
-//! The `encode` step: Chromium's fast PNG re-encoded in Rust, smaller, off the browser's critical path.
+//! The `encode` step: Chromium's fast PNG capture encoded again in Rust, off the browser's
+//! critical path: as a smaller PNG, or as WebP.
 //!
 //! Chromium's PNG encoder is either slow (zlib 6 with adaptive filters: ≈ 300 ms a card) or, with
-//! `optimizeForSpeed`, big (zlib 1, no filters: ≈ 540–800 KB). So the page captures fast, goes back
-//! to the pool for the next card, and the pixels are recompressed here on the blocking pool at
-//! most one encode per core at a time. docs/performance.md has the measurements behind
-//! [`ZLIB_LEVEL`] and [`FILTER`].
+//! `optimizeForSpeed`, big (zlib 1, no filters). Its WebP encoder (libwebp at method 4) costs
+//! ≈ 48 ms of the browser process a card, more than the rest of the card together. So the page
+//! captures a fast PNG, goes back to the pool for the next card, and the pixels are encoded here
+//! on the blocking pool, at most one encode per core at a time. docs/performance.md has the
+//! measurements behind [`ZLIB_LEVEL`], [`FILTER`] and [`WEBP_METHOD`].
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,6 +21,9 @@ pub const ZLIB_LEVEL: u8 = 2;
 /// without a filter; at level 2 `Sub` came out 2–4 % bigger, `Adaptive` 17–20 % bigger and
 /// slower, `Up` and `Paeth` worse still (docs/performance.md).
 pub const FILTER: png::Filter = png::Filter::NoFilter;
+/// libwebp's speed/size knob (0 fastest … 6 smallest). On the classic card at q85: method 0
+/// ≈ 9 ms and 40 KB, 1 ≈ 13 ms and 38 KB, 2 ≈ 17 ms and 35 KB, 4 (Chromium's) ≈ 40–55 ms and 34 KB.
+pub const WEBP_METHOD: i32 = 0;
 /// Captures larger than this are not decoded (a 1200×630 card is ≈ 2.3 MB of raw RGB).
 const MAX_DECODED_BYTES: usize = 64 << 20;
 
@@ -28,6 +33,8 @@ pub enum EncodeError {
     Decode(#[from] png::DecodingError),
     #[error("encode: {0}")]
     Encode(#[from] png::EncodingError),
+    #[error("webp encode: {0}")]
+    Webp(String),
     #[error("unsupported capture: {0}")]
     Unsupported(String),
 }
@@ -53,29 +60,53 @@ impl Encoder {
     /// logged: the encode is an optimisation, never a reason to fail a render.
     /// Errs only when the blocking task itself is lost.
     pub async fn png(&self, capture: Vec<u8>) -> Result<Vec<u8>, EncodeError> {
+        match self.run(capture, recompress_png).await? {
+            (_, Ok(smaller)) => Ok(smaller),
+            (capture, Err(e)) => {
+                tracing::warn!(error = %e, "png re-encode failed; serving Chromium's encoding");
+                Ok(capture)
+            }
+        }
+    }
+
+    /// Encodes a PNG capture as lossy WebP at `quality` (1–100). There is no WebP to fall back
+    /// to, so a failure is an error.
+    pub async fn webp(&self, capture: Vec<u8>, quality: u8) -> Result<Vec<u8>, EncodeError> {
+        self.run(capture, move |png| png_to_webp(png, quality))
+            .await?
+            .1
+    }
+
+    /// Runs `encode` over `capture` on the blocking pool in one of the cores' slots; gives the
+    /// capture back with the result. Errs only when the blocking task itself is lost.
+    async fn run(
+        &self,
+        capture: Vec<u8>,
+        encode: impl FnOnce(&[u8]) -> Result<Vec<u8>, EncodeError> + Send + 'static,
+    ) -> Result<(Vec<u8>, Result<Vec<u8>, EncodeError>), EncodeError> {
         let Ok(_slot) = self.slots.clone().acquire_owned().await else {
-            return Ok(capture);
+            let result = Err(EncodeError::Unsupported("the encoder is closed".into()));
+            return Ok((capture, result));
         };
         let started = Instant::now();
         let joined = tokio::task::spawn_blocking(move || {
-            // A panic in the codec must not lose the capture: it is a valid PNG already.
-            let result = std::panic::catch_unwind(|| recompress_png(&capture))
-                .unwrap_or_else(|_| Err(EncodeError::Unsupported("the encoder panicked".into())));
+            // A panic in a codec must not lose the capture.
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encode(&capture)))
+                    .unwrap_or_else(|_| {
+                        Err(EncodeError::Unsupported("the encoder panicked".into()))
+                    });
             (capture, result)
         })
         .await;
         match joined {
-            Ok((_, Ok(smaller))) => {
+            Ok((capture, result)) => {
                 tracing::trace!(
-                    bytes = smaller.len(),
+                    bytes = result.as_ref().map_or(0, Vec::len),
                     elapsed_us = started.elapsed().as_micros() as u64,
                     "render.encode"
                 );
-                Ok(smaller)
-            }
-            Ok((capture, Err(e))) => {
-                tracing::warn!(error = %e, "png re-encode failed; serving Chromium's encoding");
-                Ok(capture)
+                Ok((capture, result))
             }
             // Blocking tasks are never cancelled and the closure catches panics.
             Err(e) => Err(EncodeError::Unsupported(format!("encode task lost: {e}"))),
@@ -83,9 +114,16 @@ impl Encoder {
     }
 }
 
-/// Decodes a PNG and encodes its pixels again at [`ZLIB_LEVEL`] with [`FILTER`]; an opaque RGBA
-/// image loses its alpha channel (a quarter of the bytes to compress).
-pub fn recompress_png(capture: &[u8]) -> Result<Vec<u8>, EncodeError> {
+/// A capture's pixels: 8-bit RGB, or RGBA when some pixel is not opaque.
+struct Pixels {
+    width: u32,
+    height: u32,
+    color: png::ColorType,
+    data: Vec<u8>,
+}
+
+/// Decodes a PNG capture; an opaque RGBA image loses its alpha channel (a quarter of the bytes).
+fn decode_png(capture: &[u8]) -> Result<Pixels, EncodeError> {
     let mut decoder = png::Decoder::new_with_limits(
         std::io::Cursor::new(capture),
         png::Limits {
@@ -99,9 +137,9 @@ pub fn recompress_png(capture: &[u8]) -> Result<Vec<u8>, EncodeError> {
     let size = reader
         .output_buffer_size()
         .ok_or_else(|| EncodeError::Unsupported("too large".into()))?;
-    let mut pixels = vec![0; size];
-    let info = reader.next_frame(&mut pixels)?;
-    pixels.truncate(info.buffer_size());
+    let mut data = vec![0; size];
+    let info = reader.next_frame(&mut data)?;
+    data.truncate(info.buffer_size());
     if info.bit_depth != png::BitDepth::Eight {
         return Err(EncodeError::Unsupported(format!(
             "bit depth {:?}",
@@ -109,8 +147,8 @@ pub fn recompress_png(capture: &[u8]) -> Result<Vec<u8>, EncodeError> {
         )));
     }
     let color = match info.color_type {
-        png::ColorType::Rgba if pixels.chunks_exact(4).all(|px| px[3] == 255) => {
-            pixels = pixels
+        png::ColorType::Rgba if data.chunks_exact(4).all(|px| px[3] == 255) => {
+            data = data
                 .chunks_exact(4)
                 .flat_map(|px| [px[0], px[1], px[2]])
                 .collect();
@@ -119,16 +157,100 @@ pub fn recompress_png(capture: &[u8]) -> Result<Vec<u8>, EncodeError> {
         png::ColorType::Rgb | png::ColorType::Rgba => info.color_type,
         other => return Err(EncodeError::Unsupported(format!("colour type {other:?}"))),
     };
+    Ok(Pixels {
+        width: info.width,
+        height: info.height,
+        color,
+        data,
+    })
+}
+
+/// Decodes a PNG and encodes its pixels again at [`ZLIB_LEVEL`] with [`FILTER`].
+pub fn recompress_png(capture: &[u8]) -> Result<Vec<u8>, EncodeError> {
+    let pixels = decode_png(capture)?;
     let mut out = Vec::with_capacity(capture.len() / 2);
-    let mut encoder = png::Encoder::new(&mut out, info.width, info.height);
-    encoder.set_color(color);
+    let mut encoder = png::Encoder::new(&mut out, pixels.width, pixels.height);
+    encoder.set_color(pixels.color);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_deflate_compression(png::DeflateCompression::Level(ZLIB_LEVEL));
     encoder.set_filter(FILTER);
     let mut writer = encoder.write_header()?;
-    writer.write_image_data(&pixels)?;
+    writer.write_image_data(&pixels.data)?;
     writer.finish()?;
     Ok(out)
+}
+
+/// Decodes a PNG and encodes its pixels as lossy WebP at `quality` with [`WEBP_METHOD`].
+pub fn png_to_webp(capture: &[u8], quality: u8) -> Result<Vec<u8>, EncodeError> {
+    encode_webp(&decode_png(capture)?, quality)
+}
+
+/// libwebp's advanced API: the simple one (`WebPEncodeRGB`) always uses method 4.
+fn encode_webp(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, EncodeError> {
+    use libwebp_sys as webp;
+    use std::mem::MaybeUninit;
+
+    let fail = |what: &str| EncodeError::Webp(what.to_string());
+    let too_big = |_| fail("image too large");
+    let width = i32::try_from(pixels.width).map_err(too_big)?;
+    let height = i32::try_from(pixels.height).map_err(too_big)?;
+    let (channels, import): (i32, unsafe extern "C" fn(_, _, _) -> _) = match pixels.color {
+        png::ColorType::Rgb => (3, webp::WebPPictureImportRGB),
+        _ => (4, webp::WebPPictureImportRGBA),
+    };
+    let stride = width
+        .checked_mul(channels)
+        .ok_or_else(|| fail("image too large"))?;
+    let expected = usize::try_from(stride).unwrap_or(usize::MAX) * pixels.height as usize;
+    if pixels.data.len() < expected {
+        return Err(fail("fewer pixels than the header says"));
+    }
+    let abi = webp::WEBP_ENCODER_ABI_VERSION as i32;
+    // SAFETY: every struct is initialised by libwebp's own init function before use; the
+    // picture only reads `pixels.data` (checked above to hold `height` rows of `stride` bytes)
+    // during the import, which copies them; the writer outlives the encode and is not moved
+    // while the picture points at it; picture and writer are freed on every path.
+    unsafe {
+        let mut config = MaybeUninit::<webp::WebPConfig>::uninit();
+        let preset = webp::WebPPreset::WEBP_PRESET_DEFAULT;
+        if webp::WebPConfigInitInternal(config.as_mut_ptr(), preset, f32::from(quality), abi) == 0 {
+            return Err(fail("config init (ABI mismatch)"));
+        }
+        let mut config = config.assume_init();
+        config.method = WEBP_METHOD;
+        if webp::WebPValidateConfig(&config) == 0 {
+            return Err(fail("invalid config"));
+        }
+        let mut picture = MaybeUninit::<webp::WebPPicture>::uninit();
+        if webp::WebPPictureInitInternal(picture.as_mut_ptr(), abi) == 0 {
+            return Err(fail("picture init (ABI mismatch)"));
+        }
+        let mut picture = picture.assume_init();
+        picture.width = width;
+        picture.height = height;
+        if import(&mut picture, pixels.data.as_ptr(), stride) == 0 {
+            webp::WebPPictureFree(&mut picture);
+            return Err(fail("import: out of memory"));
+        }
+        let mut writer = MaybeUninit::<webp::WebPMemoryWriter>::uninit();
+        webp::WebPMemoryWriterInit(writer.as_mut_ptr());
+        let mut writer = writer.assume_init();
+        picture.writer = Some(webp::WebPMemoryWrite);
+        picture.custom_ptr = (&raw mut writer).cast();
+        let encoded = webp::WebPEncode(&config, &mut picture) != 0;
+        let error = picture.error_code;
+        webp::WebPPictureFree(&mut picture);
+        let out = if encoded && !writer.mem.is_null() {
+            std::slice::from_raw_parts(writer.mem, writer.size).to_vec()
+        } else {
+            Vec::new()
+        };
+        webp::WebPMemoryWriterClear(&mut writer);
+        if !encoded {
+            return Err(EncodeError::Webp(format!("libwebp: {error:?}")));
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -178,6 +300,68 @@ mod tests {
             decode(&recompress_png(&png(2, 1, png::ColorType::Rgba, &rgba)).unwrap());
         assert_eq!(color, png::ColorType::Rgba);
         assert_eq!(pixels, rgba);
+    }
+
+    /// Decodes a WebP with libwebp: (width, height, RGB).
+    fn decode_webp(bytes: &[u8]) -> (i32, i32, Vec<u8>) {
+        let (mut width, mut height) = (0, 0);
+        // SAFETY: libwebp reads `bytes` and returns a buffer of width × height × 3 it allocated,
+        // copied out and freed here.
+        unsafe {
+            let rgb =
+                libwebp_sys::WebPDecodeRGB(bytes.as_ptr(), bytes.len(), &mut width, &mut height);
+            assert!(!rgb.is_null(), "not a WebP libwebp can decode");
+            let out = std::slice::from_raw_parts(rgb, (width * height * 3) as usize).to_vec();
+            libwebp_sys::WebPFree(rgb.cast());
+            (width, height, out)
+        }
+    }
+
+    #[test]
+    fn a_capture_becomes_a_lossy_webp_of_the_same_picture() {
+        // Two flat halves, the kind of picture a card is: lossy, but close to every pixel.
+        let (width, height) = (96u32, 40u32);
+        let rgba: Vec<u8> = (0..width * height)
+            .flat_map(|i| {
+                if i % width < width / 2 {
+                    [11, 16, 32, 255]
+                } else {
+                    [255, 106, 19, 255]
+                }
+            })
+            .collect();
+        let webp = png_to_webp(&png(width, height, png::ColorType::Rgba, &rgba), 85).unwrap();
+        assert_eq!(&webp[..4], b"RIFF");
+        assert_eq!(&webp[8..15], b"WEBPVP8", "lossy (VP8), not lossless (VP8L)");
+        let (w, h, rgb) = decode_webp(&webp);
+        assert_eq!((w as u32, h as u32), (width, height));
+        let expected = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]);
+        let error: u64 = rgb
+            .iter()
+            .zip(expected)
+            .map(|(a, b)| u64::from(a.abs_diff(b)))
+            .sum();
+        let mean = error as f64 / rgb.len() as f64;
+        assert!(mean < 4.0, "mean error {mean} a channel");
+        // Quality is passed through: a lower one makes a smaller file of the same picture.
+        let noisy: Vec<u8> = (0..width * height * 3)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect();
+        let noisy = png(width, height, png::ColorType::Rgb, &noisy);
+        assert!(png_to_webp(&noisy, 20).unwrap().len() < png_to_webp(&noisy, 95).unwrap().len());
+    }
+
+    #[test]
+    fn a_webp_encode_fails_loudly_on_garbage() {
+        assert!(png_to_webp(b"not a png", 85).is_err());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(
+            runtime
+                .block_on(Encoder::default().webp(b"not a png".to_vec(), 85))
+                .is_err()
+        );
     }
 
     #[test]

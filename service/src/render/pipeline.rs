@@ -3,9 +3,10 @@
 //! 1. `admit`   — take a queue slot or answer 503 at once (bounded queue, no pile-up)
 //! 2. `image`   — fetch the listing image and inline it as a `data:` URI (optional, never fatal)
 //! 3. `html`    — run the design's `render` in a fresh wasm `Store` (blocking pool, epoch deadline)
-//! 4. `capture` — load the HTML in a pooled Chromium page and capture PNG/JPEG/WebP through CDP
-//! 5. `encode`  — PNG only: recompress Chromium's fast capture in Rust (`encode.rs`), after the
-//!    page went back to the pool, so it overlaps the next capture
+//! 4. `page`, `capture` — load the HTML in a pooled Chromium page and capture it through CDP:
+//!    JPEG as served, PNG (Chromium's fast encoding) for PNG and WebP
+//! 5. `encode`  — PNG and WebP: encode the fast PNG capture in Rust (`encode.rs`), after the page
+//!    went back to the pool, so it overlaps the next capture
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,7 +33,7 @@ pub struct StageTimings {
     pub page: Duration,
     /// Chromium's screenshot (`Page.captureScreenshot`), its bytes back through the driver.
     pub capture: Duration,
-    /// Re-encoding the capture in Rust (PNG only; zero for JPEG and WebP, which Chromium encodes).
+    /// Encoding the capture in Rust (PNG and WebP; zero for JPEG, which Chromium encodes).
     pub encode: Duration,
 }
 
@@ -185,8 +186,12 @@ impl CardRenderer {
         // 4. page and capture
         let started = Instant::now();
         let remaining = deadline.saturating_duration_since(Instant::now());
+        let capture_format = match format {
+            ImageFormat::Jpeg => ImageFormat::Jpeg,
+            ImageFormat::Png | ImageFormat::Webp => ImageFormat::Png,
+        };
         let captured = browser
-            .capture(&html, format, self.settings.quality, remaining)
+            .capture(&html, capture_format, self.settings.quality, remaining)
             .await?;
         timings.capture = captured.screenshot;
         timings.page = started.elapsed().saturating_sub(captured.screenshot);
@@ -194,13 +199,20 @@ impl CardRenderer {
 
         // 5. encode
         let started = Instant::now();
-        let bytes = match format {
-            ImageFormat::Png => self.encoder.png(bytes).await.map_err(|e| {
-                RenderError::Browser(BrowserError::Failed(format!("png encode: {e}")))
-            })?,
-            ImageFormat::Jpeg | ImageFormat::Webp => bytes,
+        let encoded = match format {
+            ImageFormat::Png => self.encoder.png(bytes).await,
+            ImageFormat::Webp => self.encoder.webp(bytes, self.settings.quality).await,
+            ImageFormat::Jpeg => Ok(bytes),
         };
+        let mut bytes = encoded.map_err(|e| {
+            RenderError::Browser(BrowserError::Failed(format!(
+                "{} encode: {e}",
+                format.name()
+            )))
+        })?;
         timings.encode = started.elapsed();
+        // Cached cards are counted by their length: no spare capacity held behind them.
+        bytes.shrink_to_fit();
 
         Ok(RenderedCard {
             bytes: Bytes::from(bytes),

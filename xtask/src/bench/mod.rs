@@ -13,7 +13,7 @@
 //! | `seed-baseline`   | none: playwright-rs in this process    | 2 browsers, a new page and a Playwright PNG screenshot per card |
 //!
 //! Memory is the peak PSS (and RSS) of the instance's whole process tree (service, Node driver,
-//! Chromium) from `/proc/*/smaps_rollup`, sampled every 250 ms during the case. The figures go to
+//! Chromium) from `/proc/*/smaps_rollup`, sampled once a second during the case and at its end. The figures go to
 //! the terminal as one table and to `<target dir>/bench/report.json`.
 
 mod load;
