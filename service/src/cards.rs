@@ -94,7 +94,7 @@ impl CardService {
         format: ImageFormat,
     ) -> Result<CardImage, Arc<RenderError>> {
         let key = self.key(template, listing, format);
-        let load = self.load(&key, listing, template, format);
+        let load = || self.load(&key, listing, template, format);
         let (image, outcome) = self.memory.get_or_load(&key, load).await?;
         let timings = (outcome == CacheOutcome::Miss)
             .then_some(image.timings)

@@ -18,6 +18,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The Playwright driver inherits the environment (playwright-rs has no other way in).
+    let given = std::env::var("NODE_OPTIONS").ok();
+    if let Some(options) = settings
+        .playwright
+        .driver_node_options_env(given.as_deref())
+    {
+        // SAFETY: as above: no thread has started work, and nothing reads the environment yet.
+        unsafe { std::env::set_var("NODE_OPTIONS", options) };
+    }
     telemetry::init(&settings.log, settings::rust_log().as_deref());
     let server = match Server::bind(settings).await {
         Ok(server) => server,

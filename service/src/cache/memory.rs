@@ -59,20 +59,30 @@ impl MemoryTier {
         }
     }
 
-    /// The image for `key`: from memory, or from `load` (run once however many callers ask at the same time).
-    /// `load` says where it found the image (S3 or a fresh render); later callers see `HitMemory`.
-    pub async fn get_or_load<F, E>(
+    /// The image for `key`: from memory, or from `load()` (run once however many callers ask at
+    /// the same time). `load` says where it found the image (S3 or a fresh render); later callers
+    /// see `HitMemory`.
+    ///
+    /// A hit neither creates the load future nor enters moka's insert path, and a miss boxes it:
+    /// a render's state machine is several KB, and the request future that holds it inline was
+    /// copied as a whole on every hit (≈ 6 % of a memory hit's CPU, measured with `perf`).
+    pub async fn get_or_load<L, F, E>(
         &self,
         key: &CardKey,
-        load: F,
+        load: L,
     ) -> Result<(CachedImage, CacheOutcome), Arc<E>>
     where
+        L: FnOnce() -> F,
         F: Future<Output = Result<(CachedImage, CacheOutcome), E>>,
         E: Send + Sync + 'static,
     {
         let Some(cache) = &self.cache else {
-            return load.await.map_err(Arc::new);
+            return Box::pin(load()).await.map_err(Arc::new);
         };
+        if let Some(entry) = cache.get(key).await {
+            return Ok((entry.image, CacheOutcome::HitMemory));
+        }
+        let load = Box::pin(load());
         let entry = cache
             .entry_by_ref(key)
             .or_try_insert_with(

@@ -57,7 +57,9 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--dns-prefetch-disable",
     // No spare renderer kept launched for the next navigation: pages here are long-lived, and an
     // idle spare costs ≈ 12 MiB a browser.
-    "--disable-features=NetworkPrediction,Prerender2,SpeculationRulesPrefetchProxy,SpareRendererForSitePerProcess",
+    // Nor a WebUI omnibox popup: Chromium preloads one per browser even headless, a renderer of
+    // ≈ 50–75 MiB that never draws anything here.
+    "--disable-features=NetworkPrediction,Prerender2,SpeculationRulesPrefetchProxy,SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup",
 ];
 
 /// Every this many captures, a page's renderer is told to free what it can (see [`purge`]).
