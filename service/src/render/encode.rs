@@ -13,13 +13,14 @@ use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
-/// zlib level of the re-encode (zlib-rs). On the sample cards (Chromium's fast PNG 540–590 KB):
-/// level 1 → 480–540 KB in ≈ 6 ms, 2 → 340–410 KB in ≈ 10 ms, 3 → 280–340 KB in ≈ 18 ms, plus
-/// ≈ 7 ms to decode; level 2 is the smallest that keeps every card under 500 KB.
-pub const ZLIB_LEVEL: u8 = 2;
+/// zlib level of the re-encode (zlib-rs). On the classic card 1.1.0 (Chromium's fast PNG ≈ 240 KB,
+/// one core): level 2 → 222 KB in 4.2 ms, 3 → 196–204 KB in 6.3 ms, **4 → 159–173 KB in 7 ms**,
+/// 5 → 142–163 KB in 8.5 ms, 6 → 125–151 KB in 11.5 ms, plus ≈ 3.5 ms to decode. Level 4: a
+/// quarter fewer bytes than 2 to store, send and hold in memory for ≈ 3 ms more of one core.
+pub const ZLIB_LEVEL: u8 = 4;
 /// Row filter. Cards are mostly flat colour, gradients and text, which deflate finds as long runs
-/// without a filter; at level 2 `Sub` came out 2–4 % bigger, `Adaptive` 17–20 % bigger and
-/// slower, `Up` and `Paeth` worse still (docs/performance.md).
+/// without a filter; on classic 1.1.0 at level 4 `Up` came out 6–30 % bigger and slower, and at
+/// level 6 `Up` and `Adaptive` 14–37 % bigger in twice the time (docs/performance.md).
 pub const FILTER: png::Filter = png::Filter::NoFilter;
 /// libwebp's speed/size knob (0 fastest … 6 smallest). On the classic card at q85: method 0
 /// ≈ 9 ms and 40 KB, 1 ≈ 13 ms and 38 KB, 2 ≈ 17 ms and 35 KB, 4 (Chromium's) ≈ 40–55 ms and 34 KB.
