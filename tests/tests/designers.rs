@@ -482,6 +482,11 @@ async fn the_share_page_points_crawlers_at_the_variant_image() -> anyhow::Result
         image == "https://cards.example.com/api/og-image/dl_edge-html-script?variant=classic",
         "{image}"
     );
+    // The image URL lets each crawler's `Accept` pick WebP or PNG, so no fixed type is claimed.
+    ensure!(
+        meta("og:image:type").is_none(),
+        "og:image:type without ?format"
+    );
     ensure!(meta("twitter:card").as_deref() == Some("summary_large_image"));
     ensure!(meta("twitter:image").as_deref() == Some(image.as_str()));
     ensure!(
@@ -509,6 +514,18 @@ async fn the_share_page_points_crawlers_at_the_variant_image() -> anyhow::Result
     let path = image.trim_start_matches("https://cards.example.com");
     let png = http().get(svc.url(path)).send().await?;
     ensure!(png.status() == StatusCode::OK && header(&png, "content-type") == "image/png");
+    // With `?format` the URL fixes the format, and the page says which.
+    let jpeg_page = http()
+        .get(svc.url("/share/dl_edge-html-script?format=jpeg"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        jpeg_page.contains("?variant=classic&amp;format=jpeg\"")
+            && jpeg_page.contains("<meta property=\"og:image:type\" content=\"image/jpeg\">"),
+        "{jpeg_page}"
+    );
     let missing = http().get(svc.url("/share/no-such-listing")).send().await?;
     ensure!(missing.status() == StatusCode::NOT_FOUND);
     svc.stop().await

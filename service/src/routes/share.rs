@@ -30,22 +30,32 @@ async fn share(
     let pick = state.pick_design(&listing.id, query.variant.as_deref())?;
     let base = &state.public_url;
     let format = query.format;
+    let explicit = crate::routes::delivery::format_requested(raw.as_deref());
     let mut image_path = format!("/api/og-image/{}?variant={}", listing.id, pick.variant);
-    if raw.as_deref().is_some_and(|r| r.contains("format=")) {
+    if explicit {
         image_path.push_str(&format!("&format={}", format.name()));
     }
     // With SIGNING__KEYS set the image URL carries its signature; unchanged otherwise.
     let image = format!("{base}{}", state.signer.sign_path(&image_path));
     // SERVE__MODE=redirect: a stored image is fetched from the bucket (or its CDN) directly, so
     // crawlers never touch the service; one that is not stored yet goes through the service.
-    let image = match state.settings.serve.mode {
+    let stored = match state.settings.serve.mode {
         ServeMode::Redirect => state
             .cards
             .stored_url(&state.cards.key(&pick.template, &listing, format))
             .await
-            .map_or(image, |(url, _)| url),
-        ServeMode::Proxy => image,
+            .map(|(url, _)| url),
+        ServeMode::Proxy => None,
     };
+    // The type is only known when the URL fixes it: `?format`, or the stored object. Without
+    // either, the image endpoint picks WebP or PNG by each crawler's `Accept`.
+    let image_type = (explicit || stored.is_some()).then(|| {
+        format!(
+            "\n<meta property=\"og:image:type\" content=\"{}\">",
+            format.content_type()
+        )
+    });
+    let image = stored.unwrap_or(image);
     let page_url = format!("{base}/share/{}", listing.id);
     let title = truncate(&listing.title, 200);
     let description = describe(&listing);
@@ -64,8 +74,7 @@ async fn share(
 <meta property="og:description" content="{description}">
 <meta property="og:url" content="{page_url}">
 <meta property="og:image" content="{image}">
-<meta property="og:image:secure_url" content="{image}">
-<meta property="og:image:type" content="{content_type}">
+<meta property="og:image:secure_url" content="{image}">{image_type}
 <meta property="og:image:width" content="1200">
 <meta property="og:image:height" content="630">
 <meta property="og:image:alt" content="{alt}">
@@ -87,7 +96,7 @@ main{{max-width:1200px;padding:24px}}img{{width:100%;height:auto;border-radius:1
         brand = e(&state.settings.render.brand),
         page_url = e(&page_url),
         image = e(&image),
-        content_type = format.content_type(),
+        image_type = image_type.unwrap_or_default(),
         alt = e(&alt),
     );
     let mut response = Html(html).into_response();
