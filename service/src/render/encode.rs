@@ -38,6 +38,9 @@ pub enum EncodeError {
     Webp(String),
     #[error("unsupported capture: {0}")]
     Unsupported(String),
+    /// The render's deadline passed before the encode finished (or could start).
+    #[error("the render's deadline passed before the encode finished")]
+    Deadline,
 }
 
 /// Bounds re-encodes to the cores, so a burst of captures queues here instead of starving the
@@ -49,48 +52,71 @@ pub struct Encoder {
 
 impl Default for Encoder {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self {
-            slots: Arc::new(Semaphore::new(cores)),
-        }
+        Self::with_slots(std::thread::available_parallelism().map_or(2, |n| n.get()))
     }
 }
 
 impl Encoder {
+    /// An encoder that runs at most `slots` encodes at a time (the default: one per core).
+    pub fn with_slots(slots: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+        }
+    }
+
     /// Recompresses a PNG capture. A failure keeps Chromium's bytes (a valid, bigger PNG) and is
-    /// logged: the encode is an optimisation, never a reason to fail a render.
+    /// logged: the encode is an optimisation, never a reason to fail a render. So does a capture
+    /// still waiting for a slot at `deadline`: it is served as Chromium encoded it.
     /// Errs only when the blocking task itself is lost.
-    pub async fn png(&self, capture: Vec<u8>) -> Result<Vec<u8>, EncodeError> {
-        match self.run(capture, recompress_png).await? {
+    pub async fn png(&self, capture: Vec<u8>, deadline: Instant) -> Result<Vec<u8>, EncodeError> {
+        match self.run(capture, deadline, recompress_png).await? {
             (_, Ok(smaller)) => Ok(smaller),
             (capture, Err(e)) => {
-                tracing::warn!(error = %e, "png re-encode failed; serving Chromium's encoding");
+                tracing::warn!(error = %e, "png re-encode skipped; serving Chromium's encoding");
                 Ok(capture)
             }
         }
     }
 
     /// Encodes a PNG capture as lossy WebP at `quality` (1–100). There is no WebP to fall back
-    /// to, so a failure is an error.
-    pub async fn webp(&self, capture: Vec<u8>, quality: u8) -> Result<Vec<u8>, EncodeError> {
-        self.run(capture, move |png| png_to_webp(png, quality))
+    /// to, so a failure is an error, and so is a capture still waiting for a slot at `deadline`
+    /// ([`EncodeError::Deadline`]).
+    pub async fn webp(
+        &self,
+        capture: Vec<u8>,
+        quality: u8,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, EncodeError> {
+        self.run(capture, deadline, move |png| png_to_webp(png, quality))
             .await?
             .1
     }
 
     /// Runs `encode` over `capture` on the blocking pool in one of the cores' slots; gives the
-    /// capture back with the result. Errs only when the blocking task itself is lost.
+    /// capture back with the result. A capture that has no slot by `deadline` is not encoded
+    /// (`Err(Deadline)` beside it); one that has started runs to the end, so a render overruns its
+    /// deadline by at most one encode (≈ 10 ms), and the slot stays taken until the encode is done.
+    /// Errs only when the blocking task itself is lost.
     async fn run(
         &self,
         capture: Vec<u8>,
+        deadline: Instant,
         encode: impl FnOnce(&[u8]) -> Result<Vec<u8>, EncodeError> + Send + 'static,
     ) -> Result<(Vec<u8>, Result<Vec<u8>, EncodeError>), EncodeError> {
-        let Ok(_slot) = self.slots.clone().acquire_owned().await else {
-            let result = Err(EncodeError::Unsupported("the encoder is closed".into()));
-            return Ok((capture, result));
+        let waited =
+            tokio::time::timeout_at(deadline.into(), self.slots.clone().acquire_owned()).await;
+        let slot = match waited {
+            Ok(Ok(slot)) if Instant::now() < deadline => slot,
+            Ok(Ok(_)) | Err(_) => return Ok((capture, Err(EncodeError::Deadline))),
+            Ok(Err(_)) => {
+                let result = Err(EncodeError::Unsupported("the encoder is closed".into()));
+                return Ok((capture, result));
+            }
         };
         let started = Instant::now();
         let joined = tokio::task::spawn_blocking(move || {
+            // Held here, not by the awaiting future: the slot is the core this encode is using.
+            let _slot = slot;
             // A panic in a codec must not lose the capture.
             let result =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encode(&capture)))
@@ -355,12 +381,9 @@ mod tests {
     #[test]
     fn a_webp_encode_fails_loudly_on_garbage() {
         assert!(png_to_webp(b"not a png", 85).is_err());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
         assert!(
-            runtime
-                .block_on(Encoder::default().webp(b"not a png".to_vec(), 85))
+            runtime()
+                .block_on(Encoder::default().webp(b"not a png".to_vec(), 85, soon()))
                 .is_err()
         );
     }
@@ -368,12 +391,45 @@ mod tests {
     #[test]
     fn garbage_is_an_error_and_the_encoder_keeps_the_original() {
         assert!(recompress_png(b"not a png").is_err());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let kept = runtime
-            .block_on(Encoder::default().png(b"not a png".to_vec()))
+        let kept = runtime()
+            .block_on(Encoder::default().png(b"not a png".to_vec(), soon()))
             .unwrap();
         assert_eq!(kept, b"not a png");
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(30)
+    }
+
+    #[test]
+    fn a_capture_still_queued_at_the_deadline_is_not_encoded() {
+        let capture = png(8, 8, png::ColorType::Rgb, &[90; 8 * 8 * 3]);
+        let runtime = runtime();
+        let encoder = Encoder::with_slots(1);
+        // Every slot is taken (by an encode that outlives the deadline).
+        let busy = runtime
+            .block_on(encoder.slots.clone().acquire_owned())
+            .unwrap();
+        let deadline = Instant::now() + std::time::Duration::from_millis(50);
+        // WebP has nothing to fall back to: the render times out.
+        let webp = runtime.block_on(encoder.webp(capture.clone(), 85, deadline));
+        assert!(matches!(webp, Err(EncodeError::Deadline)), "{webp:?}");
+        assert!(Instant::now() >= deadline);
+        // PNG serves Chromium's capture as it is, at once.
+        let kept = runtime
+            .block_on(encoder.png(capture.clone(), Instant::now()))
+            .unwrap();
+        assert_eq!(kept, capture);
+        // With the slot free again, the same capture is encoded.
+        drop(busy);
+        let webp = runtime.block_on(encoder.webp(capture, 85, soon())).unwrap();
+        assert_eq!(&webp[..4], b"RIFF");
     }
 }

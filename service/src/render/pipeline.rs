@@ -6,7 +6,8 @@
 //! 4. `page`, `capture` — load the HTML in a pooled Chromium page and capture it through CDP:
 //!    JPEG as served, PNG (Chromium's fast encoding) for PNG and WebP
 //! 5. `encode`  — PNG and WebP: encode the fast PNG capture in Rust (`encode.rs`), after the page
-//!    went back to the pool, so it overlaps the next capture
+//!    went back to the pool, so it overlaps the next capture; within the same deadline (a capture
+//!    still queued for an encoder slot at the deadline is not encoded: `encode.rs`)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use super::ImageFormat;
 use super::browser::{BrowserError, BrowserPool};
-use super::encode::Encoder;
+use super::encode::{EncodeError, Encoder};
 use super::images::ImageFetcher;
 use super::templates::{
     CardInput, CardListing, CardSize, LoadedTemplate, TemplateError, TemplateRegistry,
@@ -200,15 +201,22 @@ impl CardRenderer {
         // 5. encode
         let started = Instant::now();
         let encoded = match format {
-            ImageFormat::Png => self.encoder.png(bytes).await,
-            ImageFormat::Webp => self.encoder.webp(bytes, self.settings.quality).await,
+            ImageFormat::Png => self.encoder.png(bytes, deadline).await,
+            ImageFormat::Webp => {
+                self.encoder
+                    .webp(bytes, self.settings.quality, deadline)
+                    .await
+            }
             ImageFormat::Jpeg => Ok(bytes),
         };
-        let mut bytes = encoded.map_err(|e| {
-            RenderError::Browser(BrowserError::Failed(format!(
+        let mut bytes = encoded.map_err(|e| match e {
+            EncodeError::Deadline => {
+                RenderError::Browser(BrowserError::Deadline(self.browser_timeout))
+            }
+            e => RenderError::Browser(BrowserError::Failed(format!(
                 "{} encode: {e}",
                 format.name()
-            )))
+            ))),
         })?;
         timings.encode = started.elapsed();
         // Cached cards are counted by their length: no spare capacity held behind them.

@@ -105,17 +105,29 @@ pub fn tree(pid: i32) -> Vec<i32> {
     out
 }
 
-/// Proportional set size of one process in KiB (`/proc/PID/smaps_rollup`), or its RSS where
-/// the kernel has no rollup; 0 when it is gone.
+/// Resident and proportional set size of one process in KiB, `(rss, pss)`, from
+/// `/proc/PID/smaps_rollup`; `None` when it is gone or the kernel has no rollup.
+pub fn rss_pss_kib(pid: i32) -> Option<(u64, u64)> {
+    let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    Some((field(&text, "Rss:")?, field(&text, "Pss:")?))
+}
+
+/// Proportional set size of one process in KiB, or its RSS where the kernel has no
+/// `smaps_rollup`; 0 when it is gone.
 pub fn pss_kib(pid: i32) -> u64 {
-    let field = |path: String, name: &str| -> Option<u64> {
-        let text = fs::read_to_string(path).ok()?;
-        let line = text.lines().find(|l| l.starts_with(name))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    };
-    field(format!("/proc/{pid}/smaps_rollup"), "Pss:")
-        .or_else(|| field(format!("/proc/{pid}/status"), "VmRSS:"))
+    rss_pss_kib(pid)
+        .map(|(_, pss)| pss)
+        .or_else(|| {
+            let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            field(&status, "VmRSS:")
+        })
         .unwrap_or(0)
+}
+
+/// The number after `name` on its line of a `/proc` key–value file (`Pss:   1234 kB`).
+fn field(text: &str, name: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// PSS of `pid`'s whole tree in KiB.

@@ -163,25 +163,13 @@ pub fn tree_memory(roots: &[u32]) -> Memory {
     pids.dedup();
     let mut memory = Memory::default();
     for pid in pids {
-        if let Some((rss, pss)) = rollup(pid) {
+        if let Some((rss, pss)) = procfs::rss_pss_kib(pid) {
             memory.rss_kib += rss;
             memory.pss_kib += pss;
             memory.processes += 1;
         }
     }
     memory
-}
-
-/// RSS and PSS of one process, in KiB.
-fn rollup(pid: i32) -> Option<(u64, u64)> {
-    let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    Some((field("Rss:")?, field("Pss:")?))
 }
 
 /// How often [`Sampler`] reads the tree's memory. Reading `smaps_rollup` walks every page table:
