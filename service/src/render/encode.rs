@@ -95,8 +95,8 @@ impl Encoder {
     /// Runs `encode` over `capture` on the blocking pool in one of the cores' slots; gives the
     /// capture back with the result. A capture that has no slot by `deadline` is not encoded
     /// (`Err(Deadline)` beside it); one that has started runs to the end, so a render overruns its
-    /// deadline by at most one encode (≈ 10–12 ms), and the slot stays taken until the encode is done.
-    /// Errs only when the blocking task itself is lost.
+    /// deadline by at most one encode (≈ 10–12 ms), and the slot stays taken until the encode is
+    /// done. Errs only when the blocking task itself is lost.
     async fn run(
         &self,
         capture: Vec<u8>,
