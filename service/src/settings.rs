@@ -924,13 +924,7 @@ fn is_bucket_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
 }
 
-/// Design names appear in object keys and URLs: `[a-z0-9-]{1,32}`.
-pub fn is_design_name(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
+pub use card_request::is_design_name;
 
 fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>, SettingsError> {
     match dotenvy::from_path_iter(path) {

@@ -90,6 +90,7 @@ pub fn run_targets(targets: &[&str], each: Duration) -> Result<Vec<(String, Outc
 /// `cargo-fuzz` on the nightly toolchain with its own target directory, whatever cargo runs us.
 fn fuzz_command(cargo_fuzz: &Path, fuzz_dir: &Path) -> Command {
     let mut cmd = Command::new(cargo_fuzz);
+    util::without_cargo_run_env(&mut cmd);
     // Invoked directly, cargo-fuzz expects the subcommand name cargo would have passed.
     cmd.arg("fuzz")
         .current_dir(fuzz_dir.parent().unwrap_or(fuzz_dir))

@@ -455,15 +455,10 @@ fn install_atomically(from: &Path, to: &Path) -> Result<(u64, bool)> {
 /// Directory names in `card-templates/` that are not designs.
 const RESERVED: &[&str] = &["sdk", "preview", "fixtures", "js", "dist", "target"];
 
-/// A design name is `[a-z0-9-]{1,32}` (DESIGN.md; the service validates the same), and the
-/// `fixture-` prefix belongs to the test fixtures.
+/// A design name is `[a-z0-9-]{1,32}` (`card_request::is_design_name`, as the service checks),
+/// and the `fixture-` prefix belongs to the test fixtures.
 fn validate_name(name: &str) -> Result<()> {
-    let well_formed = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !well_formed {
+    if !card_request::is_design_name(name) {
         bail!(
             "`{name}` is not a design name: use 1 to 32 of a-z, 0-9 and `-` (it appears in \
              URLs and object keys), e.g. `spotlight` or `deal-v2`"

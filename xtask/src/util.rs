@@ -68,9 +68,44 @@ pub fn env_nonempty(name: &str) -> Option<String> {
     env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 
-/// The cargo that runs us (`CARGO`), so nested builds use the same toolchain.
+/// The cargo that runs us (`CARGO`), so nested builds use the same toolchain, with none of the
+/// variables `cargo run` set for xtask itself (see [`without_cargo_run_env`]).
 pub fn cargo() -> Command {
-    Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    without_cargo_run_env(&mut cmd);
+    cmd
+}
+
+/// Removes what `cargo run` exports to the xtask process (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`,
+/// `CARGO_PRIMARY_PACKAGE`, …) from a command that runs cargo. Inherited, they reach the nested
+/// build's build scripts and crates that read them (`ring`'s build script is fingerprinted on
+/// `CARGO_MANIFEST_DIR`), so the nested build recompiles them and the next plain `cargo` run
+/// recompiles them back. User configuration (`CARGO_HOME`, `CARGO_TARGET_DIR`, `CARGO_BUILD_*`,
+/// `CARGO_PROFILE_*`, …) is kept.
+pub fn without_cargo_run_env(cmd: &mut Command) -> &mut Command {
+    const SET_BY_CARGO_RUN: &[&str] = &[
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    for (name, _) in env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if SET_BY_CARGO_RUN.contains(&name)
+            || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_")
+            || name.starts_with("CARGO_CFG_")
+            || name.starts_with("DEP_")
+        {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
 }
 
 /// Runs a command with inherited stdio, echoing it first; a failure names the command.
