@@ -1,14 +1,19 @@
 //! The request path's core, shared by HTTP handlers and jobs: memory tier → S3 → render → store.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
 
 use crate::cache::breaker::GuardedError;
 use crate::cache::{CacheOutcome, CachedImage, CardKey, MemoryTier, S3Store};
 use crate::listings::Listing;
-use crate::render::pipeline::StageTimings;
-use crate::render::templates::LoadedTemplate;
+use crate::render::pipeline::{StageTimings, card_input};
+use crate::render::templates::{CardInput, LoadedTemplate};
 use crate::render::{CardRenderer, ImageFormat, RenderError};
+
+/// Bumped when the way we render changes in a way the fingerprint inputs do not show.
+const RENDERER_EPOCH: &str = "card-service/2";
 
 /// A card image and how it was obtained.
 pub struct CardImage {
@@ -21,7 +26,7 @@ pub struct CardImage {
 
 /// Finds or makes card images.
 pub struct CardService {
-    pub renderer: CardRenderer,
+    pub renderer: Arc<CardRenderer>,
     pub memory: MemoryTier,
     pub s3: Option<S3Store>,
 }
@@ -33,13 +38,19 @@ impl CardService {
         listing: &Listing,
         format: ImageFormat,
     ) -> CardKey {
-        CardKey::new(
-            template,
-            listing,
+        let input = card_input(listing, None, self.renderer.brand());
+        CardKey {
+            design: template.name.clone(),
+            listing_id: listing.id.clone(),
+            fingerprint: fingerprint(
+                (&template.name, &template.digest),
+                &input,
+                listing.image_url.as_deref(),
+                format,
+                self.renderer.quality(),
+            ),
             format,
-            self.renderer.brand(),
-            self.renderer.quality(),
-        )
+        }
     }
 
     /// The public URL of `key`'s object when it is known to exist in S3 now, and which tier knows:
@@ -94,10 +105,13 @@ impl CardService {
         format: ImageFormat,
     ) -> Result<CardImage, Arc<RenderError>> {
         let key = self.key(template, listing, format);
-        let load = || self.load(&key, listing, template, format);
+        // The caller whose load renders (the only one that sees `Miss`) takes its timings here;
+        // the cache holds bytes only.
+        let rendered_timings = Mutex::new(None);
+        let load = || self.load(&key, listing, template, format, &rendered_timings);
         let (image, outcome) = self.memory.get_or_load(&key, load).await?;
         let timings = (outcome == CacheOutcome::Miss)
-            .then_some(image.timings)
+            .then(|| rendered_timings.lock().ok()?.take())
             .flatten();
         Ok(CardImage {
             key,
@@ -113,6 +127,7 @@ impl CardService {
         listing: &Listing,
         template: &Arc<LoadedTemplate>,
         format: ImageFormat,
+        timings: &Mutex<Option<StageTimings>>,
     ) -> Result<(CachedImage, CacheOutcome), RenderError> {
         let object_key = key.object_key();
         if let Some(s3) = &self.s3 {
@@ -131,11 +146,13 @@ impl CardService {
         }
         let rendered = self.renderer.render(listing, template, format).await?;
         crate::telemetry::metrics().observe_render(&rendered.timings);
+        if let Ok(mut slot) = timings.lock() {
+            *slot = Some(rendered.timings);
+        }
         let mut image = CachedImage {
             bytes: rendered.bytes,
             content_type: format.content_type(),
             last_modified: SystemTime::now(),
-            timings: Some(rendered.timings),
             stored: false,
         };
         image.stored = self.store(key, listing, template, &image).await;
@@ -188,6 +205,27 @@ impl CardService {
     }
 }
 
+/// The fingerprint of a card: a SHA-256 over the renderer epoch, the design's name and digest,
+/// the format and quality, the listing's image URL and the whole `CardInput` the design gets
+/// (its serialization, so a field added to `wit/card.wit` is in the key without a change here).
+/// The image itself arrives as a `data:` URI fetched at render time; its URL stands for it.
+fn fingerprint(
+    (design, digest): (&str, &str),
+    input: &CardInput,
+    image_url: Option<&str>,
+    format: ImageFormat,
+    quality: u8,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [RENDERER_EPOCH, design, digest, format.extension()] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.update([quality]);
+    h.update(serde_json::to_vec(&(input, image_url)).unwrap_or_default());
+    hex::encode(&h.finalize()[..12])
+}
+
 /// Whether an object stored at `stored_at` is surely still in the bucket: objects live for the TTL
 /// (`S3__CACHE_TTL_SECONDS`); the last tenth of it is a margin for clocks and for the cleanup job
 /// and lifecycle rule running meanwhile. Past it the bucket is asked again.
@@ -199,6 +237,78 @@ fn within_trust(stored_at: SystemTime, ttl: Duration, now: SystemTime) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
+
+    fn full_listing() -> Listing {
+        serde_json::from_value(serde_json::json!({
+            "id": "dl-0001", "title": "ThinkPad T14", "price_usd": 499.0, "currency": "USD",
+            "cpu_name": "Intel Core i5-1145G7", "cpu_mark": 10_000, "ram_gb": 16,
+            "storage_gb": 512, "storage_type": "NVMe SSD", "condition": "refurbished",
+            "seller": "Example", "image_url": "https://img.example.com/a.jpg"
+        }))
+        .expect("a listing")
+    }
+
+    /// Every leaf of `value` as a JSON pointer.
+    fn leaves(value: &Value, at: String, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    leaves(v, format!("{at}/{k}"), out);
+                }
+            }
+            _ => out.push(at),
+        }
+    }
+
+    #[test]
+    fn every_card_input_field_changes_the_fingerprint_and_nothing_else_does() {
+        let listing = full_listing();
+        let input = card_input(&listing, None, "Deal Brain");
+        let url = listing.image_url.as_deref();
+        let key =
+            |input: &CardInput| fingerprint(("classic", "d1"), input, url, ImageFormat::Png, 85);
+        let base = key(&input);
+        assert_eq!(base, key(&card_input(&listing, None, "Deal Brain")));
+
+        let json = serde_json::to_value(&input).unwrap();
+        let mut paths = Vec::new();
+        leaves(&json, String::new(), &mut paths);
+        // The listing's 12 fields, the image, the brand and the two sizes.
+        assert!(paths.len() >= 16, "{paths:?}");
+        for path in paths {
+            let changed = [Value::from("x"), Value::from(7u32), Value::from(0.5)]
+                .into_iter()
+                .find_map(|replacement| {
+                    let mut json = json.clone();
+                    let leaf = json.pointer_mut(&path)?;
+                    if *leaf == replacement {
+                        return None;
+                    }
+                    *leaf = replacement;
+                    serde_json::from_value::<CardInput>(json).ok()
+                })
+                .unwrap_or_else(|| panic!("no other value for {path}"));
+            assert_ne!(key(&changed), base, "changing {path} kept the fingerprint");
+        }
+
+        for other in [
+            fingerprint(("classic", "d2"), &input, url, ImageFormat::Png, 85),
+            fingerprint(("minimal", "d1"), &input, url, ImageFormat::Png, 85),
+            fingerprint(("classic", "d1"), &input, None, ImageFormat::Png, 85),
+            fingerprint(
+                ("classic", "d1"),
+                &input,
+                Some("https://x/b.jpg"),
+                ImageFormat::Png,
+                85,
+            ),
+            fingerprint(("classic", "d1"), &input, url, ImageFormat::Webp, 85),
+            fingerprint(("classic", "d1"), &input, url, ImageFormat::Png, 84),
+        ] {
+            assert_ne!(other, base);
+        }
+    }
 
     #[test]
     fn a_stored_object_is_trusted_for_nine_tenths_of_the_ttl() {

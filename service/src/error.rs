@@ -10,6 +10,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::experiments::PickError;
+use crate::render::RenderError;
+use crate::render::browser::BrowserError;
+use crate::render::templates::TemplateError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("listing id must match [A-Za-z0-9_-]{{1,64}}")]
@@ -46,6 +51,11 @@ pub enum ApiError {
     RenderTimeout { retry_after: Duration },
     #[error("the browser failed to render this card; retry shortly")]
     BrowserUnavailable { detail: String },
+    #[error("the {format} encoder failed for this card")]
+    EncodeFailed {
+        format: &'static str,
+        detail: String,
+    },
     #[error("the listing source is unavailable; retry shortly")]
     ListingSourceUnavailable { detail: String },
     #[error("not found")]
@@ -86,9 +96,9 @@ impl ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::TemplateRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TemplateFailed { .. } | ApiError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ApiError::TemplateFailed { .. }
+            | ApiError::EncodeFailed { .. }
+            | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::ListingSourceUnavailable { .. } => StatusCode::BAD_GATEWAY,
             ApiError::RenderingDisabled
             | ApiError::Overloaded { .. }
@@ -115,6 +125,7 @@ impl ApiError {
             ApiError::Overloaded { .. } => "overloaded",
             ApiError::RenderTimeout { .. } => "render-timeout",
             ApiError::BrowserUnavailable { .. } => "browser-unavailable",
+            ApiError::EncodeFailed { .. } => "encode-failed",
             ApiError::ListingSourceUnavailable { .. } => "listing-source-unavailable",
             ApiError::NotFound => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
@@ -141,10 +152,55 @@ impl ApiError {
     fn detail(&self) -> Option<&str> {
         match self {
             ApiError::TemplateFailed { detail, .. }
+            | ApiError::EncodeFailed { detail, .. }
             | ApiError::BrowserUnavailable { detail }
             | ApiError::ListingSourceUnavailable { detail }
             | ApiError::Internal(detail) => Some(detail),
             _ => None,
+        }
+    }
+}
+
+/// How long a client should wait before retrying a render that failed for lack of capacity.
+const RENDER_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+impl From<&RenderError> for ApiError {
+    fn from(e: &RenderError) -> Self {
+        match e {
+            RenderError::Disabled => ApiError::RenderingDisabled,
+            RenderError::Overloaded => ApiError::Overloaded {
+                retry_after: RENDER_RETRY_AFTER,
+            },
+            RenderError::Template {
+                template,
+                source: TemplateError::Rejected(message),
+            } => ApiError::TemplateRejected {
+                template: template.clone(),
+                message: message.clone(),
+            },
+            RenderError::Template { template, source } => ApiError::TemplateFailed {
+                template: template.clone(),
+                detail: source.to_string(),
+            },
+            RenderError::Encode { format, detail } => ApiError::EncodeFailed {
+                format,
+                detail: detail.clone(),
+            },
+            RenderError::Browser(BrowserError::Deadline(_)) => ApiError::RenderTimeout {
+                retry_after: RENDER_RETRY_AFTER,
+            },
+            RenderError::Browser(other) => ApiError::BrowserUnavailable {
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<PickError> for ApiError {
+    fn from(e: PickError) -> Self {
+        match e {
+            PickError::UnknownVariant { name, known } => ApiError::UnknownVariant(name, known),
+            e @ PickError::NotLive { .. } => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -12,7 +12,27 @@ use std::sync::{Arc, Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::settings::is_design_name;
+use card_request::is_design_name;
+
+use crate::render::templates::{LoadedTemplate, TemplateRegistry};
+
+/// The outcome of variant selection for one request.
+pub struct Pick {
+    pub experiment: String,
+    pub variant: String,
+    pub design: Arc<LoadedTemplate>,
+}
+
+/// Why no design could be picked for a request.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PickError {
+    /// `?variant=` names neither a variant nor a live design.
+    #[error("unknown variant `{name}`; live variants: {known}")]
+    UnknownVariant { name: String, known: String },
+    /// The experiment's variant serves a design that is not live (a server-side inconsistency).
+    #[error("variant `{variant}` serves design `{design}`, which is not live")]
+    NotLive { variant: String, design: String },
+}
 
 /// One variant: a name (in URLs and `X-Card-Variant`), the design it serves, its share of traffic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +232,49 @@ pub struct Experiments {
 }
 
 impl Experiments {
+    /// The experiment, variant and design for a request: `?variant=NAME` when it names a variant of
+    /// the experiment or a live design (designers previewing), else the sticky weighted assignment.
+    pub fn pick(
+        &self,
+        designs: &TemplateRegistry,
+        listing_id: &str,
+        variant: Option<&str>,
+    ) -> Result<Pick, PickError> {
+        let experiment = self.current();
+        let (variant, design) = match variant {
+            Some(name) => match experiment.variant(name) {
+                Some(v) => (v.name.clone(), v.design.clone()),
+                None if designs.get(name).is_some() => (name.to_string(), name.to_string()),
+                None => {
+                    let mut known: Vec<String> =
+                        experiment.variants.iter().map(|v| v.name.clone()).collect();
+                    for live in designs.snapshot().keys() {
+                        if !known.contains(live) {
+                            known.push(live.clone());
+                        }
+                    }
+                    return Err(PickError::UnknownVariant {
+                        name: name.chars().take(64).collect(),
+                        known: known.join(", "),
+                    });
+                }
+            },
+            None => {
+                let v = experiment.assign(listing_id);
+                (v.name.clone(), v.design.clone())
+            }
+        };
+        let loaded = designs.get(&design).ok_or_else(|| PickError::NotLive {
+            variant: variant.clone(),
+            design,
+        })?;
+        Ok(Pick {
+            experiment: experiment.name.clone(),
+            variant,
+            design: loaded,
+        })
+    }
+
     /// Reads `file` if given and present, else runs everything on `default_design`.
     pub fn load(file: Option<PathBuf>, default_design: &str) -> Result<Self, ExperimentError> {
         let current = match &file {

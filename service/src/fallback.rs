@@ -19,14 +19,17 @@ use axum::response::Response;
 use bytes::Bytes;
 
 use crate::listings::Listing;
-use crate::render::templates::LoadedTemplate;
-use crate::render::{CardRenderer, ImageFormat};
+use crate::render::{CardRenderer, ImageFormat, RenderError};
 
 const FORMATS: [ImageFormat; 3] = [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Webp];
 
 /// The fallback image per format, once rendered, and how often it was served.
-#[derive(Default)]
 pub struct FallbackCards {
+    /// `RENDER__FALLBACK_ON_TIMEOUT`.
+    enabled: bool,
+    renderer: Arc<CardRenderer>,
+    /// `TEMPLATES__DEFAULT`, looked up when rendering so a hot-swapped default is used.
+    design: String,
     images: [OnceLock<Bytes>; 3],
     served: AtomicU64,
     /// A background render of the missing images is running (see [`FallbackCards::ensure`]).
@@ -61,6 +64,17 @@ pub fn neutral_listing(brand: &str) -> Listing {
 }
 
 impl FallbackCards {
+    pub fn new(enabled: bool, renderer: Arc<CardRenderer>, design: String) -> Arc<Self> {
+        Arc::new(Self {
+            enabled,
+            renderer,
+            design,
+            images: Default::default(),
+            served: AtomicU64::new(0),
+            preparing: AtomicBool::new(false),
+        })
+    }
+
     pub fn get(&self, format: ImageFormat) -> Option<Bytes> {
         self.images[index(format)].get().cloned()
     }
@@ -70,15 +84,23 @@ impl FallbackCards {
         self.served.load(Ordering::Relaxed)
     }
 
-    /// Renders the formats not held yet through the normal pipeline; a failure is logged and
-    /// retried by the next call.
-    pub async fn prepare(&self, renderer: &CardRenderer, design: &Arc<LoadedTemplate>) {
+    /// Renders the formats not held yet through the normal pipeline, when the fallback is on; a
+    /// failure is logged and retried by the next call.
+    pub async fn prepare(&self) {
+        if !self.enabled {
+            return;
+        }
+        let Some(design) = self.renderer.templates().get(&self.design) else {
+            tracing::warn!(design = %self.design, "fallback card not rendered: the default design is not live");
+            return;
+        };
+        let renderer = &self.renderer;
         let listing = neutral_listing(renderer.brand());
         for format in FORMATS {
             if self.get(format).is_some() {
                 continue;
             }
-            match renderer.render(&listing, design, format).await {
+            match renderer.render(&listing, &design, format).await {
                 Ok(card) => {
                     let _ = self.images[index(format)].set(card.bytes);
                 }
@@ -89,8 +111,31 @@ impl FallbackCards {
         }
     }
 
+    /// The answer to a render that failed with `error`: the fallback card for a missed deadline
+    /// when `RENDER__FALLBACK_ON_TIMEOUT` is on; `None` means answer with the error. If the
+    /// start-up render of the fallback failed, it is retried in the background and this request
+    /// gets the error.
+    pub fn response_for(
+        self: &Arc<Self>,
+        error: &RenderError,
+        format: ImageFormat,
+    ) -> Option<Response> {
+        if !self.enabled || !error.is_deadline() {
+            return None;
+        }
+        let response = self.response(format);
+        if response.is_none() && !self.preparing.swap(true, Ordering::AcqRel) {
+            let this = self.clone();
+            tokio::spawn(async move {
+                this.prepare().await;
+                this.preparing.store(false, Ordering::Release);
+            });
+        }
+        response
+    }
+
     /// The fallback response for `format`, or `None` when it has not been rendered.
-    pub fn response(&self, format: ImageFormat) -> Option<Response> {
+    fn response(&self, format: ImageFormat) -> Option<Response> {
         let bytes = self.get(format)?;
         let response = Response::builder()
             .status(StatusCode::OK)
@@ -103,15 +148,5 @@ impl FallbackCards {
             .ok()?;
         self.served.fetch_add(1, Ordering::Relaxed);
         Some(response)
-    }
-
-    /// Marks a background preparation (after a failed start-up render) as started; `false` if
-    /// one already runs.
-    pub fn begin_preparing(&self) -> bool {
-        !self.preparing.swap(true, Ordering::AcqRel)
-    }
-
-    pub fn end_preparing(&self) {
-        self.preparing.store(false, Ordering::Release);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod cards;
+pub mod config;
 pub mod error;
 pub mod experiments;
 pub mod fallback;
@@ -27,18 +28,11 @@ use crate::cards::CardService;
 use crate::error::ApiError;
 use crate::experiments::Experiments;
 use crate::listings::{ListingError, ListingSource};
+use crate::render::CardRenderer;
 use crate::render::browser::BrowserPool;
 use crate::render::images::ImageFetcher;
-use crate::render::templates::{LoadError, LoadedTemplate, TemplateRegistry};
-use crate::render::{CardRenderer, RenderError};
+use crate::render::templates::{LoadError, TemplateRegistry};
 use crate::settings::Settings;
-
-/// The outcome of variant selection for one request.
-pub struct Pick {
-    pub experiment: String,
-    pub variant: String,
-    pub template: Arc<LoadedTemplate>,
-}
 
 /// Why the service could not start; each message says what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +59,7 @@ pub struct AppState(Arc<AppInner>);
 pub struct AppInner {
     pub settings: Settings,
     pub listings: ListingSource,
-    pub cards: CardService,
+    pub cards: Arc<CardService>,
     pub experiments: Experiments,
     /// Background jobs: the scheduler, runs and their history, the S3 lease.
     pub jobs: jobs::Jobs,
@@ -112,12 +106,17 @@ impl AppState {
             .playwright
             .enabled
             .then(|| Arc::new(BrowserPool::new(settings.playwright.clone())));
-        let renderer = CardRenderer::new(
+        let renderer = Arc::new(CardRenderer::new(
             registry,
             browser,
             ImageFetcher::new(settings.images.clone()),
             settings.render.clone(),
             Duration::from_millis(settings.playwright.browser_timeout_ms),
+        ));
+        let fallback = fallback::FallbackCards::new(
+            settings.render.fallback_on_timeout,
+            renderer.clone(),
+            settings.templates.default.clone(),
         );
         let cache_control = image_cache_control(&settings);
         let s3 = if settings.s3.enabled {
@@ -125,16 +124,23 @@ impl AppState {
         } else {
             None
         };
-        let jobs = jobs::Jobs::new(
-            &settings,
-            s3.as_ref(),
-            Arc::new(jobs::schedule::SystemClock),
-        );
-        let cards = CardService {
+        let pages = settings.playwright.max_concurrent_browsers as usize
+            * settings.playwright.pages_per_browser as usize;
+        let cards = Arc::new(CardService {
             renderer,
             memory: MemoryTier::new(settings.cache.memory_max_bytes),
             s3,
-        };
+        });
+        let jobs = jobs::Jobs::new(
+            settings.jobs.clone(),
+            pages,
+            jobs::Deps {
+                cards: cards.clone(),
+                listings: listings.clone(),
+                default_design: settings.templates.default.clone(),
+            },
+            Arc::new(jobs::schedule::SystemClock),
+        );
         let experiments = Experiments::load(
             settings.templates.experiments_file.clone(),
             &settings.templates.default,
@@ -149,7 +155,7 @@ impl AppState {
             jobs,
             public_url,
             signer: settings_signer,
-            fallback: Arc::default(),
+            fallback,
         })))
     }
 
@@ -162,53 +168,13 @@ impl AppState {
             }
             pool.start_health_probe();
         }
-        if self.settings.render.fallback_on_timeout
-            && let Some(design) = self
-                .cards
-                .renderer
-                .templates()
-                .get(&self.settings.templates.default)
-        {
-            self.fallback.prepare(&self.cards.renderer, &design).await;
-        }
-    }
-
-    /// The fallback card for a render that missed its deadline, when `RENDER__FALLBACK_ON_TIMEOUT`
-    /// is on; `None` means answer with the error. If the start-up render of the fallback failed,
-    /// it is retried in the background and this request gets the 503.
-    pub fn fallback_response(
-        &self,
-        error: &RenderError,
-        format: render::ImageFormat,
-    ) -> Option<axum::response::Response> {
-        use crate::render::browser::BrowserError;
-        if !self.settings.render.fallback_on_timeout
-            || !matches!(error, RenderError::Browser(BrowserError::Deadline(_)))
-        {
-            return None;
-        }
-        let response = self.fallback.response(format);
-        if response.is_none() && self.fallback.begin_preparing() {
-            let state = self.clone();
-            tokio::spawn(async move {
-                if let Some(design) = state
-                    .cards
-                    .renderer
-                    .templates()
-                    .get(&state.settings.templates.default)
-                {
-                    state.fallback.prepare(&state.cards.renderer, &design).await;
-                }
-                state.fallback.end_preparing();
-            });
-        }
-        response
+        self.fallback.prepare().await;
     }
 
     /// Stops the jobs (each after its current item), then closes Chromium and the driver.
     pub async fn shutdown(&self) {
         self.jobs
-            .shutdown(settings::ms(self.settings.server.shutdown_grace_ms))
+            .shutdown(config::ms(self.settings.server.shutdown_grace_ms))
             .await;
         if let Some(pool) = self.cards.renderer.browser() {
             pool.shutdown().await;
@@ -231,75 +197,9 @@ impl AppState {
             .ok_or_else(|| ApiError::ListingNotFound(id.to_string()))
     }
 
-    /// The experiment, variant and design for a request: `?variant=NAME` when it names a variant of
-    /// the experiment or a live design (designers previewing), else the sticky weighted assignment.
-    pub fn pick_design(&self, listing_id: &str, variant: Option<&str>) -> Result<Pick, ApiError> {
-        let registry = self.cards.renderer.templates();
-        let experiment = self.experiments.current();
-        let (variant, design) = match variant {
-            Some(name) => match experiment.variant(name) {
-                Some(v) => (v.name.clone(), v.design.clone()),
-                None if registry.get(name).is_some() => (name.to_string(), name.to_string()),
-                None => {
-                    let mut known: Vec<String> =
-                        experiment.variants.iter().map(|v| v.name.clone()).collect();
-                    known.extend(
-                        registry
-                            .snapshot()
-                            .keys()
-                            .filter(|k| !known.contains(k))
-                            .cloned()
-                            .collect::<Vec<_>>(),
-                    );
-                    return Err(ApiError::UnknownVariant(
-                        name.chars().take(64).collect(),
-                        known.join(", "),
-                    ));
-                }
-            },
-            None => {
-                let v = experiment.assign(listing_id);
-                (v.name.clone(), v.design.clone())
-            }
-        };
-        let template = registry.get(&design).ok_or_else(|| {
-            ApiError::Internal(format!(
-                "variant `{variant}` serves design `{design}`, which is not live"
-            ))
-        })?;
-        Ok(Pick {
-            experiment: experiment.name.clone(),
-            variant,
-            template,
-        })
-    }
-
-    /// Maps a render failure to the HTTP error.
-    pub fn render_error(&self, e: &RenderError, template: &str) -> ApiError {
-        use crate::render::browser::BrowserError;
-        use crate::render::templates::TemplateError;
-        let retry_after = Duration::from_secs(2);
-        match e {
-            RenderError::Disabled => ApiError::RenderingDisabled,
-            RenderError::Overloaded => ApiError::Overloaded { retry_after },
-            RenderError::Template {
-                source: TemplateError::Rejected(message),
-                ..
-            } => ApiError::TemplateRejected {
-                template: template.into(),
-                message: message.clone(),
-            },
-            RenderError::Template { source, .. } => ApiError::TemplateFailed {
-                template: template.into(),
-                detail: source.to_string(),
-            },
-            RenderError::Browser(BrowserError::Deadline(_)) => {
-                ApiError::RenderTimeout { retry_after }
-            }
-            RenderError::Browser(other) => ApiError::BrowserUnavailable {
-                detail: other.to_string(),
-            },
-        }
+    /// The live designs.
+    pub fn designs(&self) -> &TemplateRegistry {
+        self.cards.renderer.templates()
     }
 }
 
@@ -374,7 +274,7 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = Duration::from_millis(self.state.settings.server.shutdown_grace_ms);
-        self.state.jobs.start_scheduler(&self.state);
+        self.state.jobs.start_scheduler();
         let state = self.state.clone();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let serving =

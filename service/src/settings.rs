@@ -8,8 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
@@ -17,7 +16,12 @@ use figment::value::{Dict, Map, Value};
 use figment::{Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
-use crate::listings::Metric;
+use crate::cache::{CacheSettings, S3Settings};
+use crate::config::{Invalid, check};
+use crate::jobs::JobsSettings;
+use crate::listings::ListingSettings;
+use crate::render::{DesignSettings, ImageSettings, PlaywrightSettings, RenderSettings};
+use crate::telemetry::LogSettings;
 
 /// The seed's AWS variables, which have no `__` section separator, and where they live.
 const AWS_ALIASES: &[(&str, &str)] = &[
@@ -52,7 +56,7 @@ pub struct Settings {
     pub serve: ServeSettings,
     pub playwright: PlaywrightSettings,
     pub s3: S3Settings,
-    pub templates: TemplateSettings,
+    pub templates: DesignSettings,
     pub listings: ListingSettings,
     pub images: ImageSettings,
     pub cache: CacheSettings,
@@ -122,311 +126,6 @@ pub enum ServeMode {
     Redirect,
 }
 
-/// Headless Chromium driven through Playwright.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PlaywrightSettings {
-    /// When false, cache misses answer 503 `rendering-disabled`; cached images still serve.
-    pub enabled: bool,
-    /// Number of Chromium processes in the pool.
-    pub max_concurrent_browsers: u32,
-    /// Deadline for one render in the browser (set content + capture), never Playwright's 30 s default.
-    pub browser_timeout_ms: u64,
-    /// Run Chromium headless (must be true on servers).
-    pub headless: bool,
-    /// The Chromium binary (Debian's `chromium` package installs `/usr/bin/chromium`).
-    pub executable_path: PathBuf,
-    /// Reused pages per browser; renders beyond browsers × pages wait in the queue.
-    pub pages_per_browser: u32,
-    /// Deadline for starting the driver and launching one browser.
-    pub launch_timeout_ms: u64,
-    /// Renders after which a browser is replaced by a fresh one (drained: pages in use finish
-    /// first); 0 never recycles on count.
-    pub recycle_after_renders: u64,
-    /// Memory (PSS of the browser's process tree, MiB) above which a browser is recycled; 0 never.
-    pub recycle_above_mib: u64,
-    /// How often each browser is probed (CDP `Browser.getVersion`) and its memory read; 0 turns the probe off.
-    pub health_interval_ms: u64,
-    /// How long a probe may take before the browser counts as frozen and is killed and replaced.
-    pub health_timeout_ms: u64,
-    /// Node options for the Playwright driver, added to `NODE_OPTIONS` when the service starts.
-    /// The default caps V8's young generation: the driver relays every capture as a base64
-    /// string, and with 16 MiB semi-spaces it sat at ≈ 230 MiB of PSS under load, ≈ 130 MiB with
-    /// 2 MiB for ≈ 0.7 ms more of its CPU a card (docs/performance.md). `none` adds nothing (an
-    /// empty value means unset, as for every setting).
-    pub driver_node_options: String,
-}
-
-impl PlaywrightSettings {
-    /// `NODE_OPTIONS` for the driver: `given` (the environment's) with
-    /// `PLAYWRIGHT__DRIVER_NODE_OPTIONS` after it, so ours win where both set an option; `None`
-    /// when there is nothing to add.
-    pub fn driver_node_options_env(&self, given: Option<&str>) -> Option<String> {
-        let ours = self.driver_node_options.trim();
-        if ours.is_empty() || ours.eq_ignore_ascii_case("none") {
-            return None;
-        }
-        Some(match given.map(str::trim) {
-            Some(given) if !given.is_empty() => format!("{given} {ours}"),
-            _ => ours.to_string(),
-        })
-    }
-}
-
-impl Default for PlaywrightSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            max_concurrent_browsers: 2,
-            browser_timeout_ms: 30_000,
-            headless: true,
-            executable_path: PathBuf::from("/usr/bin/chromium"),
-            pages_per_browser: 2,
-            launch_timeout_ms: 30_000,
-            recycle_after_renders: 500,
-            recycle_above_mib: 2_048,
-            health_interval_ms: 5_000,
-            health_timeout_ms: 2_000,
-            driver_node_options: "--max-semi-space-size=2".into(),
-        }
-    }
-}
-
-/// The S3 image cache.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct S3Settings {
-    /// When false, images are rendered and served without the S3 tier (the seed's "Playwright only" mode).
-    pub enabled: bool,
-    /// `AWS_S3_BUCKET_NAME`.
-    pub bucket_name: String,
-    /// `AWS_REGION`.
-    pub region: String,
-    /// `AWS_ACCESS_KEY_ID`; when unset the AWS default chain (IAM role, profile, web identity) is used.
-    pub access_key_id: Option<String>,
-    /// `AWS_SECRET_ACCESS_KEY`.
-    pub secret_access_key: Option<String>,
-    /// Age after which cached images expire (lifecycle rule and cleanup job).
-    pub cache_ttl_seconds: u64,
-    /// Custom endpoint (LocalStack, moto, MinIO); path-style addressing is used with it.
-    pub endpoint_url: Option<String>,
-    /// Deadline for one S3 call (SDK retries included); past it the image is served without the S3 tier.
-    pub timeout_ms: u64,
-    /// Consecutive failed S3 calls that open the circuit breaker (S3 is then not called).
-    pub breaker_failures: u32,
-    /// How long an open breaker stays open before one probe call is let through.
-    pub breaker_cooldown_ms: u64,
-    /// Where the bucket's objects can be fetched anonymously (a CDN, a custom domain, or the bucket
-    /// itself); an object's public URL is this base, `/`, and its key. See [`S3Settings::public_base_url`].
-    pub public_base_url: Option<String>,
-}
-
-impl Default for S3Settings {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            bucket_name: "dealbrain-card-images".into(),
-            region: "us-east-1".into(),
-            access_key_id: None,
-            secret_access_key: None,
-            cache_ttl_seconds: 2_592_000,
-            endpoint_url: None,
-            timeout_ms: 3_000,
-            breaker_failures: 5,
-            breaker_cooldown_ms: 10_000,
-            public_base_url: None,
-        }
-    }
-}
-
-impl fmt::Debug for S3Settings {
-    // Hand-written so secrets never reach a log line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("S3Settings")
-            .field("enabled", &self.enabled)
-            .field("bucket_name", &self.bucket_name)
-            .field("region", &self.region)
-            .field(
-                "access_key_id",
-                &self.access_key_id.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "secret_access_key",
-                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
-            )
-            .field("cache_ttl_seconds", &self.cache_ttl_seconds)
-            .field("endpoint_url", &self.endpoint_url)
-            .field("timeout_ms", &self.timeout_ms)
-            .field("breaker_failures", &self.breaker_failures)
-            .field("breaker_cooldown_ms", &self.breaker_cooldown_ms)
-            .field("public_base_url", &self.public_base_url)
-            .finish()
-    }
-}
-
-impl S3Settings {
-    /// `S3__PUBLIC_BASE_URL` without a trailing `/`, or the bucket's own address: path-style
-    /// (`{S3__ENDPOINT_URL}/{bucket}`) with a custom endpoint, as emulators and MinIO serve it;
-    /// virtual-hosted (`https://{bucket}.s3.{region}.amazonaws.com`) on AWS, or path-style on the
-    /// regional endpoint for a bucket name with dots, which no virtual-hosted TLS certificate covers.
-    pub fn public_base_url(&self) -> String {
-        if let Some(url) = &self.public_base_url {
-            return url.trim_end_matches('/').to_string();
-        }
-        let (bucket, region) = (&self.bucket_name, &self.region);
-        match &self.endpoint_url {
-            Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
-            None if bucket.contains('.') => format!("https://s3.{region}.amazonaws.com/{bucket}"),
-            None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
-        }
-    }
-}
-
-/// WebAssembly card designs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TemplateSettings {
-    /// Directory of `NAME.wasm` components (built by `cargo xtask templates build`).
-    pub dir: PathBuf,
-    /// Where compiled `.cwasm` files are cached; defaults to `DIR/.cwasm`.
-    pub cache_dir: Option<PathBuf>,
-    /// The design served when no experiment or `?variant` picks another.
-    pub default: String,
-    /// Deadline for one `render` call inside the component.
-    pub render_timeout_ms: u64,
-    /// Linear memory a component may grow to.
-    pub memory_limit_bytes: usize,
-    /// Largest HTML document a design may return.
-    pub max_html_bytes: usize,
-    /// How often `TEMPLATES__DIR` is checked for new or changed components; 0 turns hot reload off.
-    pub watch_interval_ms: u64,
-    /// The A/B experiment definition (JSON, or TOML by extension); `PUT /admin/experiments` writes it.
-    pub experiments_file: Option<PathBuf>,
-}
-
-impl Default for TemplateSettings {
-    fn default() -> Self {
-        Self {
-            dir: PathBuf::from("card-templates/dist"),
-            cache_dir: None,
-            default: "classic".into(),
-            render_timeout_ms: 250,
-            memory_limit_bytes: 64 << 20,
-            max_html_bytes: 2 << 20,
-            watch_interval_ms: 1_000,
-            experiments_file: None,
-        }
-    }
-}
-
-impl TemplateSettings {
-    pub fn cache_dir(&self) -> PathBuf {
-        self.cache_dir
-            .clone()
-            .unwrap_or_else(|| self.dir.join(".cwasm"))
-    }
-}
-
-/// Where listings come from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ListingSettings {
-    /// `embedded` (the built-in sample data), a path to a JSON file of the same shape,
-    /// or the base URL of the Deal Brain API (`http://…` / `https://…`).
-    pub source: String,
-    /// Deadline for one Deal Brain API call.
-    pub timeout_ms: u64,
-}
-
-impl Default for ListingSettings {
-    fn default() -> Self {
-        Self {
-            source: "embedded".into(),
-            timeout_ms: 3_000,
-        }
-    }
-}
-
-/// Listing images, which the service fetches itself and inlines as `data:` URIs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ImageSettings {
-    /// Comma-separated hosts listing images may be fetched from; empty allows none.
-    pub allowed_hosts: String,
-    /// Largest image accepted, in bytes.
-    pub max_bytes: usize,
-    /// Largest image accepted, in pixels (width × height), against decompression bombs.
-    pub max_pixels: u64,
-    /// Deadline for fetching one image; past it the card renders without the image.
-    pub timeout_ms: u64,
-    /// Allow loopback and private addresses (tests only; never in production).
-    pub allow_private_addresses: bool,
-}
-
-impl Default for ImageSettings {
-    fn default() -> Self {
-        Self {
-            allowed_hosts: String::new(),
-            max_bytes: 5 << 20,
-            max_pixels: 40_000_000,
-            timeout_ms: 2_000,
-            allow_private_addresses: false,
-        }
-    }
-}
-
-impl ImageSettings {
-    pub fn allowed_hosts(&self) -> Vec<String> {
-        self.allowed_hosts
-            .split(',')
-            .map(|h| h.trim().to_ascii_lowercase())
-            .filter(|h| !h.is_empty())
-            .collect()
-    }
-}
-
-/// The in-process memory tier in front of S3.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CacheSettings {
-    /// Capacity of the memory tier in bytes of image data; 0 turns it off.
-    pub memory_max_bytes: u64,
-}
-
-impl Default for CacheSettings {
-    fn default() -> Self {
-        Self {
-            memory_max_bytes: 128 << 20,
-        }
-    }
-}
-
-/// The render pipeline.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RenderSettings {
-    /// Renders allowed to wait for a browser page; past it misses answer 503 with `Retry-After`.
-    pub queue_depth: usize,
-    /// Brand name passed to designs.
-    pub brand: String,
-    /// JPEG and WebP quality (1–100).
-    pub quality: u8,
-    /// On a render past its deadline, serve the fallback card (the default design with a neutral
-    /// listing, rendered at start-up, `Cache-Control: no-store`, `X-Cache: fallback`) instead of 503.
-    pub fallback_on_timeout: bool,
-}
-
-impl Default for RenderSettings {
-    fn default() -> Self {
-        Self {
-            queue_depth: 64,
-            brand: "Deal Brain".into(),
-            quality: 85,
-            fallback_on_timeout: false,
-        }
-    }
-}
-
 /// Admin endpoints.
 #[derive(Clone, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -468,104 +167,16 @@ impl fmt::Debug for SigningSettings {
     }
 }
 
-/// Background jobs: cache warm-up and cleanup on cron schedules (UTC), one runner per run across instances.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct JobsSettings {
-    /// When false nothing runs on a schedule; manual runs (`/admin/jobs/*`, `cargo xtask warm-cache|cleanup`) still work.
-    pub enabled: bool,
-    /// How long a run's lease in S3 holds without renewal: a crashed holder blocks the job at most this long.
-    pub lease_ttl_seconds: u64,
-    /// Finished runs kept per job for `GET /admin/jobs`.
-    pub history: usize,
-    pub warm_cache: WarmCacheSettings,
-    pub cleanup: CleanupSettings,
-}
-
-impl Default for JobsSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            lease_ttl_seconds: 300,
-            history: 20,
-            warm_cache: WarmCacheSettings::default(),
-            cleanup: CleanupSettings::default(),
-        }
-    }
-}
-
-/// The warm-cache job: render the top listings before crawlers ask for them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WarmCacheSettings {
-    /// Five-field cron expression in UTC (minute hour day-of-month month day-of-week).
-    pub schedule: String,
-    /// How many listings to warm, best first by `metric`.
-    pub limit: usize,
-    /// The ranking: `cpu_mark_per_dollar`, `cpu_mark` or `price`.
-    pub metric: Metric,
-    /// Which designs: `all` (every live design except `fixture-*`), `default` (`TEMPLATES__DEFAULT`),
-    /// or a comma-separated list of design names.
-    pub variants: String,
-}
-
-impl Default for WarmCacheSettings {
-    fn default() -> Self {
-        Self {
-            schedule: "0 3 * * *".into(),
-            limit: 100,
-            metric: Metric::CpuMarkPerDollar,
-            variants: "all".into(),
-        }
-    }
-}
-
-/// The cleanup job: delete expired and superseded images under `card-images/`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CleanupSettings {
-    /// Five-field cron expression in UTC; the default is Sundays at 04:00.
-    pub schedule: String,
-}
-
-impl Default for CleanupSettings {
-    fn default() -> Self {
-        Self {
-            schedule: "0 4 * * 0".into(),
-        }
-    }
-}
-
-/// Logging.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogSettings {
-    /// `text` or `json`.
-    pub format: LogFormat,
-    /// A `tracing` filter, e.g. `info` or `card_service=debug,info`; `RUST_LOG` wins when set.
-    pub level: String,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            format: LogFormat::Text,
-            level: "info".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
 /// A setting that could not be loaded or is out of range; the message names the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SettingsError(String);
+
+impl From<Invalid> for SettingsError {
+    fn from(invalid: Invalid) -> Self {
+        Self(invalid.to_string())
+    }
+}
 
 impl Settings {
     /// Loads settings from the process: `card-service.toml` and `.env` in the working directory, then the environment.
@@ -607,143 +218,21 @@ impl Settings {
         )
     }
 
-    /// Range checks that serde cannot express.
+    /// Range checks that serde cannot express: each area's own, then the server's.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        fn check(ok: bool, var: &str, expected: &str) -> Result<(), SettingsError> {
-            if ok {
-                Ok(())
-            } else {
-                Err(SettingsError(format!("{var}: expected {expected}")))
-            }
-        }
-        let p = &self.playwright;
-        check(
-            (1..=16).contains(&p.max_concurrent_browsers),
-            "PLAYWRIGHT__MAX_CONCURRENT_BROWSERS",
-            "a whole number from 1 to 16",
-        )?;
-        check(
-            (1..=16).contains(&p.pages_per_browser),
-            "PLAYWRIGHT__PAGES_PER_BROWSER",
-            "a whole number from 1 to 16",
-        )?;
-        check(
-            (100..=300_000).contains(&p.browser_timeout_ms),
-            "PLAYWRIGHT__BROWSER_TIMEOUT_MS",
-            "milliseconds from 100 to 300000",
-        )?;
-        check(
-            p.launch_timeout_ms >= 1_000,
-            "PLAYWRIGHT__LAUNCH_TIMEOUT_MS",
-            "at least 1000 milliseconds",
-        )?;
-        if p.health_interval_ms > 0 {
-            check(
-                p.health_interval_ms >= 100,
-                "PLAYWRIGHT__HEALTH_INTERVAL_MS",
-                "0 (off) or at least 100 milliseconds",
-            )?;
-        }
-        check(
-            (50..=60_000).contains(&p.health_timeout_ms),
-            "PLAYWRIGHT__HEALTH_TIMEOUT_MS",
-            "milliseconds from 50 to 60000",
-        )?;
-        if p.recycle_above_mib > 0 {
-            check(
-                p.recycle_above_mib >= 128,
-                "PLAYWRIGHT__RECYCLE_ABOVE_MIB",
-                "0 (off) or at least 128",
-            )?;
-        }
-        if p.enabled && !p.headless {
-            tracing::warn!("PLAYWRIGHT__HEADLESS=false: Chromium needs a display");
-        }
-        let s3 = &self.s3;
-        check(
-            !s3.bucket_name.is_empty() && is_bucket_name(&s3.bucket_name),
-            "AWS_S3_BUCKET_NAME",
-            "a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)",
-        )?;
-        check(
-            !s3.region.is_empty(),
-            "AWS_REGION",
-            "a region such as us-east-1",
-        )?;
-        check(
-            s3.cache_ttl_seconds >= 60,
-            "S3__CACHE_TTL_SECONDS",
-            "at least 60 seconds",
-        )?;
-        check(
-            s3.timeout_ms >= 50,
-            "S3__TIMEOUT_MS",
-            "at least 50 milliseconds",
-        )?;
-        check(
-            (1..=1_000).contains(&s3.breaker_failures),
-            "S3__BREAKER_FAILURES",
-            "a whole number from 1 to 1000",
-        )?;
-        check(
-            (100..=3_600_000).contains(&s3.breaker_cooldown_ms),
-            "S3__BREAKER_COOLDOWN_MS",
-            "milliseconds from 100 to 3600000",
-        )?;
-        check(
-            s3.access_key_id.is_some() == s3.secret_access_key.is_some(),
-            "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
-            "both set or both unset",
-        )?;
-        if let Some(url) = &s3.endpoint_url {
-            check(
-                url.starts_with("http://") || url.starts_with("https://"),
-                "S3__ENDPOINT_URL",
-                "an http:// or https:// URL",
-            )?;
-        }
-        let t = &self.templates;
-        check(
-            is_design_name(&t.default),
-            "TEMPLATES__DEFAULT",
-            "a design name like `classic`",
-        )?;
-        check(
-            (1..=10_000).contains(&t.render_timeout_ms),
-            "TEMPLATES__RENDER_TIMEOUT_MS",
-            "milliseconds from 1 to 10000",
-        )?;
-        check(
-            t.memory_limit_bytes >= 1 << 20,
-            "TEMPLATES__MEMORY_LIMIT_BYTES",
-            "at least 1048576",
-        )?;
-        check(
-            t.max_html_bytes >= 1024,
-            "TEMPLATES__MAX_HTML_BYTES",
-            "at least 1024",
-        )?;
-        let src = &self.listings.source;
-        check(
-            !src.is_empty(),
-            "LISTINGS__SOURCE",
-            "`embedded`, a JSON file path or an http(s):// URL",
-        )?;
-        check(
-            self.images.max_bytes >= 1024,
-            "IMAGES__MAX_BYTES",
-            "at least 1024",
-        )?;
-        check(
-            (1..=100).contains(&self.render.quality),
-            "RENDER__QUALITY",
-            "a whole number from 1 to 100",
-        )?;
-        check(
-            self.render.queue_depth >= 1,
-            "RENDER__QUEUE_DEPTH",
-            "at least 1",
-        )?;
+        self.playwright.validate()?;
+        self.s3.validate()?;
+        self.templates.validate()?;
+        self.listings.validate()?;
+        self.images.validate()?;
+        self.render.validate()?;
+        self.jobs.validate()?;
+        self.validate_server()?;
+        Ok(())
+    }
+
+    /// `SERVER__*`, `SERVE__*`, `ADMIN__*` and `SIGNING__*`.
+    fn validate_server(&self) -> Result<(), Invalid> {
         if let Some(url) = &self.server.public_url {
             check(
                 url.starts_with("http://") || url.starts_with("https://"),
@@ -756,75 +245,21 @@ impl Settings {
         }
         if let Some(keys) = &self.signing.keys {
             card_request::parse_keys(keys).map_err(|e| {
-                SettingsError(format!(
-                    "SIGNING__KEYS: expected comma-separated hex or base64 keys of at least 16 bytes ({e})"
-                ))
+                Invalid::new(
+                    "SIGNING__KEYS",
+                    format!("comma-separated hex or base64 keys of at least 16 bytes ({e})"),
+                )
             })?;
         }
-        self.validate_serving()?;
-        self.validate_jobs()
-    }
-
-    /// `SERVE__*` and `S3__PUBLIC_BASE_URL`.
-    fn validate_serving(&self) -> Result<(), SettingsError> {
-        if let Some(base) = &self.s3.public_base_url {
-            let ok = reqwest::Url::parse(base).is_ok_and(|url| {
-                matches!(url.scheme(), "http" | "https")
-                    && url.has_host()
-                    && url.query().is_none()
-                    && url.fragment().is_none()
-            });
-            if !ok {
-                return Err(SettingsError(format!(
-                    "S3__PUBLIC_BASE_URL: expected an absolute http(s):// URL without a query or \
-                     fragment, such as https://images.example.com, not `{base}`"
-                )));
-            }
-        }
-        if self.serve.redirect_max_age_seconds > 86_400 {
-            return Err(SettingsError(
-                "SERVE__REDIRECT_MAX_AGE_SECONDS: expected seconds from 0 to 86400".into(),
-            ));
-        }
+        check(
+            self.serve.redirect_max_age_seconds <= 86_400,
+            "SERVE__REDIRECT_MAX_AGE_SECONDS",
+            "seconds from 0 to 86400",
+        )?;
         if self.serve.mode == ServeMode::Redirect && !self.s3.enabled {
             tracing::warn!(
                 "SERVE__MODE=redirect with S3__ENABLED=false: nothing is stored, so every image is proxied"
             );
-        }
-        Ok(())
-    }
-
-    /// `JOBS__*`: the schedules parse, the numbers are in range.
-    fn validate_jobs(&self) -> Result<(), SettingsError> {
-        use crate::jobs::{schedule::Schedule, warm_cache::Variants};
-        let jobs = &self.jobs;
-        for (var, pattern) in [
-            ("JOBS__WARM_CACHE__SCHEDULE", &jobs.warm_cache.schedule),
-            ("JOBS__CLEANUP__SCHEDULE", &jobs.cleanup.schedule),
-        ] {
-            Schedule::parse(pattern).map_err(|e| {
-                SettingsError(format!(
-                    "{var}: expected a five-field cron expression in UTC such as `0 3 * * *` \
-                     (minute hour day-of-month month day-of-week), not `{pattern}`: {e}"
-                ))
-            })?;
-        }
-        if !(1..=10_000).contains(&jobs.warm_cache.limit) {
-            return Err(SettingsError(
-                "JOBS__WARM_CACHE__LIMIT: expected a whole number from 1 to 10000".into(),
-            ));
-        }
-        Variants::parse(&jobs.warm_cache.variants)
-            .map_err(|e| SettingsError(format!("JOBS__WARM_CACHE__VARIANTS: expected {e}")))?;
-        if !(10..=86_400).contains(&jobs.lease_ttl_seconds) {
-            return Err(SettingsError(
-                "JOBS__LEASE_TTL_SECONDS: expected seconds from 10 to 86400".into(),
-            ));
-        }
-        if !(1..=1_000).contains(&jobs.history) {
-            return Err(SettingsError(
-                "JOBS__HISTORY: expected a whole number from 1 to 1000".into(),
-            ));
         }
         Ok(())
     }
@@ -917,15 +352,6 @@ fn describe_figment_error(e: &figment::Error) -> String {
     lines.join("; ")
 }
 
-fn is_bucket_name(name: &str) -> bool {
-    (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-}
-
-pub use card_request::is_design_name;
-
 fn read_dotenv(path: &Path) -> Result<Vec<(String, String)>, SettingsError> {
     match dotenvy::from_path_iter(path) {
         Ok(iter) => iter
@@ -1013,14 +439,11 @@ pub fn rust_log() -> Option<String> {
     std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty())
 }
 
-/// Milliseconds as a `Duration`, for the many `*_ms` settings.
-pub fn ms(value: u64) -> Duration {
-    Duration::from_millis(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::Variants;
+    use crate::listings::Metric;
 
     #[test]
     fn defaults_are_the_seeds() {
@@ -1138,10 +561,10 @@ mod tests {
     fn job_settings_nest_under_jobs() {
         let s = Settings::from_pairs([]).unwrap();
         assert!(s.jobs.enabled);
-        assert_eq!(s.jobs.warm_cache.schedule, "0 3 * * *");
+        assert_eq!(s.jobs.warm_cache.schedule.pattern(), "0 3 * * *");
         assert_eq!(s.jobs.warm_cache.limit, 100);
         assert_eq!(s.jobs.warm_cache.metric, Metric::CpuMarkPerDollar);
-        assert_eq!(s.jobs.cleanup.schedule, "0 4 * * 0");
+        assert_eq!(s.jobs.cleanup.schedule.pattern(), "0 4 * * 0");
         let s = Settings::from_pairs([
             ("JOBS__ENABLED", "false"),
             ("JOBS__WARM_CACHE__SCHEDULE", "30 2 * * *"),
@@ -1152,11 +575,14 @@ mod tests {
         ])
         .unwrap();
         assert!(!s.jobs.enabled);
-        assert_eq!(s.jobs.warm_cache.schedule, "30 2 * * *");
+        assert_eq!(s.jobs.warm_cache.schedule.pattern(), "30 2 * * *");
         assert_eq!(s.jobs.warm_cache.limit, 5);
         assert_eq!(s.jobs.warm_cache.metric, Metric::CpuMark);
-        assert_eq!(s.jobs.warm_cache.variants, "classic,minimal");
-        assert_eq!(s.jobs.cleanup.schedule, "@daily");
+        assert_eq!(
+            s.jobs.warm_cache.variants,
+            Variants::Named(vec!["classic".into(), "minimal".into()])
+        );
+        assert_eq!(s.jobs.cleanup.schedule.pattern(), "@daily");
         let r = s.redacted();
         assert_eq!(r["JOBS__WARM_CACHE__SCHEDULE"], "30 2 * * *");
         assert_eq!(r["JOBS__CLEANUP__SCHEDULE"], "@daily");

@@ -12,9 +12,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use card_e2e::DedicatedS3;
 use card_e2e::s3::S3Server;
 use card_e2e::service::{TestService, http};
+use card_service::jobs::Variants;
 use card_service::jobs::cleanup::CleanupOptions;
 use card_service::jobs::lease::{Acquired, Lease, LeaseStore};
-use card_service::jobs::warm_cache::{Variants, WarmCacheOptions};
+use card_service::jobs::warm_cache::WarmCacheOptions;
 use card_service::jobs::{RunRecord, RunRequest, RunStatus, StartError, Trigger};
 use card_service::listings::{Metric, StaticListings};
 use card_service::render::ImageFormat;
@@ -244,7 +245,7 @@ async fn warm_cache_creates_exactly_the_top_n_objects_and_a_second_run_renders_n
     let state = &svc.state;
     let again = state
         .jobs
-        .run(state, warm(5, Variants::Default), Trigger::Manual)
+        .run(warm(5, Variants::Default), Trigger::Manual)
         .await?;
     ensure!(warm_counts(&again)? == (0, 5, 0), "second run {again:?}");
     // And from S3 alone (as a fresh instance would see it): still nothing renders.
@@ -253,7 +254,7 @@ async fn warm_cache_creates_exactly_the_top_n_objects_and_a_second_run_renders_n
     }
     let from_s3 = state
         .jobs
-        .run(state, warm(5, Variants::Default), Trigger::Manual)
+        .run(warm(5, Variants::Default), Trigger::Manual)
         .await?;
     ensure!(warm_counts(&from_s3)? == (0, 5, 0), "third run {from_s3:?}");
     ensure!(keys(&s3, bucket).await? == stored, "objects changed");
@@ -330,7 +331,7 @@ async fn warm_cache_stores_what_only_memory_holds_after_an_s3_outage() -> anyhow
     let state = &svc.state;
     let run = state
         .jobs
-        .run(state, warm(2, Variants::Default), Trigger::Manual)
+        .run(warm(2, Variants::Default), Trigger::Manual)
         .await?;
     ensure!(
         warm_counts(&run)? == (0, 2, 0),
@@ -362,7 +363,6 @@ async fn a_run_survives_a_failing_item_and_reports_it() -> anyhow::Result<()> {
     let run = state
         .jobs
         .run(
-            state,
             warm(
                 2,
                 Variants::parse("classic,fixture-trap").map_err(anyhow::Error::msg)?,
@@ -481,7 +481,7 @@ async fn cleanup_deletes_expired_and_superseded_images_and_nothing_else() -> any
     );
     let run = state
         .jobs
-        .run(state, cleanup(true, later), Trigger::Manual)
+        .run(cleanup(true, later), Trigger::Manual)
         .await?;
     let report = serde_json::to_value(&run.report)?;
     ensure!(
@@ -494,10 +494,7 @@ async fn cleanup_deletes_expired_and_superseded_images_and_nothing_else() -> any
     );
 
     // Now: the superseded render goes, the rest stays.
-    let run = state
-        .jobs
-        .run(state, cleanup(false, now), Trigger::Manual)
-        .await?;
+    let run = state.jobs.run(cleanup(false, now), Trigger::Manual).await?;
     let report = serde_json::to_value(&run.report)?;
     ensure!(
         run.status == RunStatus::Succeeded && report["deleted"] == 1,
@@ -510,7 +507,7 @@ async fn cleanup_deletes_expired_and_superseded_images_and_nothing_else() -> any
     // Two hours later every image has expired; what is outside card-images/ (and the lease) stays.
     let run = state
         .jobs
-        .run(state, cleanup(false, later), Trigger::Manual)
+        .run(cleanup(false, later), Trigger::Manual)
         .await?;
     let report = serde_json::to_value(&run.report)?;
     ensure!(report["expired"] == 4 && report["deleted"] == 4, "{report}");
@@ -555,7 +552,7 @@ async fn cleanup_pages_through_listings_and_deletes_in_batches() -> anyhow::Resu
     let later = SystemTime::now() + Duration::from_secs(60 * 86_400);
     let run = state
         .jobs
-        .run(state, cleanup(false, later), Trigger::Manual)
+        .run(cleanup(false, later), Trigger::Manual)
         .await?;
     let report = serde_json::to_value(&run.report)?;
     ensure!(
@@ -649,10 +646,10 @@ async fn runners_race_for_the_lease_one_wins_and_an_expired_lease_is_taken_over(
     let (a, b) = tokio::join!(
         one.state
             .jobs
-            .start(&one.state, request(), Trigger::Schedule, Some(slot)),
+            .start(request(), Trigger::Schedule, Some(slot)),
         two.state
             .jobs
-            .start(&two.state, request(), Trigger::Schedule, Some(slot))
+            .start(request(), Trigger::Schedule, Some(slot))
     );
     let ran = match (a, b) {
         (Ok(ran), Err(skipped)) | (Err(skipped), Ok(ran)) => {
@@ -677,7 +674,7 @@ async fn runners_race_for_the_lease_one_wins_and_an_expired_lease_is_taken_over(
     let late = two
         .state
         .jobs
-        .start(&two.state, request(), Trigger::Schedule, Some(slot))
+        .start(request(), Trigger::Schedule, Some(slot))
         .await;
     ensure!(
         matches!(late, Err(StartError::SlotTaken { .. })),
@@ -827,7 +824,7 @@ async fn shutdown_stops_a_running_job_between_items_and_releases_its_lease() -> 
     let state = svc.state.clone();
     let started = state
         .jobs
-        .start(&state, warm(40, Variants::Default), Trigger::Manual, None)
+        .start(warm(40, Variants::Default), Trigger::Manual, None)
         .await?;
     // Wait until it is under way, then shut the service down.
     let deadline = Instant::now() + RUN_PATIENCE;
@@ -861,7 +858,7 @@ async fn shutdown_stops_a_running_job_between_items_and_releases_its_lease() -> 
     // And no new run starts.
     let refused = state
         .jobs
-        .start(&state, warm(1, Variants::Default), Trigger::Manual, None)
+        .start(warm(1, Variants::Default), Trigger::Manual, None)
         .await;
     ensure!(matches!(refused, Err(StartError::ShuttingDown)));
     Ok(())

@@ -6,8 +6,8 @@ use anyhow::ensure;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule, ExpirationStatus, LifecycleRuleFilter};
 use card_e2e::S3Server;
+use card_service::cache::S3Settings;
 use card_service::cache::provision::{self, AccessLog, BucketSpec, Change};
-use card_service::settings::S3Settings;
 use serde_json::json;
 
 fn spec(bucket: &str) -> BucketSpec {

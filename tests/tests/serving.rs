@@ -7,8 +7,8 @@ use anyhow::{Context, ensure};
 use aws_sdk_s3::primitives::ByteStream;
 use card_e2e::s3::S3Server;
 use card_e2e::service::{TestService, http};
+use card_service::cache::S3Settings;
 use card_service::cache::provision::{self, BucketSpec};
-use card_service::settings::S3Settings;
 use reqwest::header::{self, HeaderName};
 use reqwest::{Method, StatusCode};
 

@@ -7,7 +7,7 @@ use std::{
     process::Command,
 };
 
-use card_service::settings::{PlaywrightSettings, TemplateSettings};
+use card_service::render::{DesignSettings, PlaywrightSettings};
 
 use crate::{
     install,
@@ -248,7 +248,7 @@ pub fn wasm_target() -> Check {
 }
 
 /// The default design (and any others) built into `TEMPLATES__DIR`.
-pub fn templates(settings: &TemplateSettings) -> Check {
+pub fn templates(settings: &DesignSettings) -> Check {
     const NAME: &str = "templates";
     let fix = "cargo xtask templates build (or point TEMPLATES__DIR at the built designs)";
     let dir = &settings.dir;
@@ -317,9 +317,9 @@ mod tests {
 
     #[test]
     fn missing_templates_say_how_to_build_them() {
-        let settings = TemplateSettings {
+        let settings = DesignSettings {
             dir: PathBuf::from("/nonexistent/dist"),
-            ..TemplateSettings::default()
+            ..DesignSettings::default()
         };
         let check = templates(&settings);
         assert!(check.is_failure());

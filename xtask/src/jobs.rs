@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use card_service::AppState;
 use card_service::jobs::{RunRecord, RunRequest, RunStatus, StartError, Trigger};
-use card_service::settings::{LogFormat, LogSettings, Settings};
+use card_service::settings::Settings;
+use card_service::telemetry::{LogFormat, LogSettings};
 
 use crate::s3_target::Target;
 use crate::util;
@@ -63,7 +64,7 @@ async fn run_with(
     util::step(format_args!("{job} against {target}"));
     let started = state
         .jobs
-        .start(state, request, Trigger::Xtask, None)
+        .start(request, Trigger::Xtask, None)
         .await
         .map_err(|e| match e {
             StartError::HeldElsewhere { .. } | StartError::RunningHere { .. } => anyhow::anyhow!(

@@ -172,8 +172,8 @@ pub async fn provision_local(running: &Running, settings: &Settings) -> Result<(
 mod tests {
     use std::fs;
 
+    use card_service::cache::S3Settings;
     use card_service::cache::provision::{BucketState, plan};
-    use card_service::settings::S3Settings;
     use serde_json::Value;
 
     use super::*;

@@ -10,8 +10,9 @@ use std::net::IpAddr;
 
 use anyhow::{Result, bail};
 use aws_sdk_s3::Client;
+use card_service::cache::S3Settings;
 use card_service::cache::provision::BucketSpec;
-use card_service::settings::{S3Settings, Settings};
+use card_service::settings::Settings;
 
 use crate::s3_server::{self, Backend, Running};
 

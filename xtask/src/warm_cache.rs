@@ -7,7 +7,8 @@
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use card_service::jobs::warm_cache::{Variants, WarmCacheOptions};
+use card_service::jobs::Variants;
+use card_service::jobs::warm_cache::WarmCacheOptions;
 use card_service::jobs::{RunReport, RunRequest};
 use card_service::listings::Metric;
 

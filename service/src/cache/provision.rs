@@ -24,7 +24,7 @@ use aws_sdk_s3::types::{
 use serde_json::{Value, json};
 
 use super::PREFIX;
-use crate::settings::S3Settings;
+use crate::cache::S3Settings;
 
 /// The ID of our CORS rule; other rules in the bucket are left alone.
 pub const CORS_RULE_ID: &str = "card-images-read";

@@ -14,8 +14,8 @@ use bytes::Bytes;
 
 use super::CachedImage;
 use super::breaker::S3Health;
-use crate::render::ImageFormat;
-use crate::settings::S3Settings;
+use crate::cache::settings::S3Settings;
+use card_request::ImageFormat;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -180,7 +180,6 @@ impl S3Store {
             bytes: bytes.into_bytes(),
             content_type,
             last_modified,
-            timings: None,
             stored: true,
         }))
     }

@@ -13,8 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::{Failure, RunContext};
-use crate::AppState;
+use super::{Deps, Failure, RunContext};
 use crate::cache::PREFIX;
 use crate::cache::s3::ObjectInfo;
 
@@ -77,17 +76,17 @@ impl Reason {
 
 /// Runs the three steps; stops between pages and batches when the run is told to stop.
 pub async fn run(
-    state: &AppState,
+    deps: &Deps,
     options: &CleanupOptions,
     now: SystemTime,
     ctx: &RunContext,
 ) -> Result<CleanupReport, String> {
-    let s3 = state
+    let s3 = deps
         .cards
         .s3
         .as_ref()
         .ok_or("S3__ENABLED=false: there is no bucket to clean")?;
-    let ttl = Duration::from_secs(state.settings.s3.cache_ttl_seconds);
+    let ttl = s3.ttl();
     let mut report = CleanupReport {
         dry_run: options.dry_run,
         ..CleanupReport::default()

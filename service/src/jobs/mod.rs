@@ -9,6 +9,7 @@
 pub mod cleanup;
 pub mod lease;
 pub mod schedule;
+pub mod settings;
 pub mod warm_cache;
 
 use std::collections::{HashMap, VecDeque};
@@ -21,14 +22,14 @@ use serde::Serialize;
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::AppState;
-use crate::cache::{S3Store, StoreError};
-use crate::listings::Listing;
-use crate::settings::{JobsSettings, Settings};
+use crate::cache::StoreError;
+use crate::cards::CardService;
+use crate::listings::{Listing, ListingSource};
 use cleanup::{CleanupOptions, CleanupReport};
 use lease::{Acquired, Lease, LeaseBody, LeaseStore, secs};
 use schedule::{Clock, Schedule, Timetable};
-use warm_cache::{Variants, WarmCacheOptions, WarmCacheReport};
+pub use settings::{CleanupSettings, JobsSettings, Variants, WarmCacheSettings};
+use warm_cache::{WarmCacheOptions, WarmCacheReport};
 
 /// The jobs, as named in URLs, lease keys and run records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -310,12 +311,22 @@ struct Active {
     stop: Arc<StopFlag>,
 }
 
+/// What jobs work with: this instance's cards and listings, shared with the HTTP side.
+#[derive(Clone)]
+pub struct Deps {
+    pub cards: Arc<CardService>,
+    pub listings: ListingSource,
+    /// `TEMPLATES__DEFAULT`: what `Variants::Default` warms.
+    pub default_design: String,
+}
+
 /// The job runner of one instance: history, stats, leases, the stop signal.
 #[derive(Clone)]
 pub struct Jobs(Arc<JobsInner>);
 
 pub struct JobsInner {
     settings: JobsSettings,
+    deps: Deps,
     /// Names this instance in leases and records: host name and process id.
     instance: String,
     /// `None` without S3: runs are then exclusive within this process only.
@@ -339,14 +350,19 @@ impl std::ops::Deref for Jobs {
 }
 
 impl Jobs {
-    /// The runner for these settings; leases live in `s3`'s bucket.
-    pub fn new(settings: &Settings, s3: Option<&S3Store>, clock: Arc<dyn Clock>) -> Self {
-        let pages = settings.playwright.max_concurrent_browsers as usize
-            * settings.playwright.pages_per_browser as usize;
+    /// The runner for these settings; leases live in `s3`'s bucket. Background renders take at
+    /// most half of the browser's `pages`.
+    pub fn new(settings: JobsSettings, pages: usize, deps: Deps, clock: Arc<dyn Clock>) -> Self {
+        let leases = deps
+            .cards
+            .s3
+            .as_ref()
+            .map(|s3| LeaseStore::new(s3.client().clone(), s3.bucket().to_string()));
         Self(Arc::new(JobsInner {
-            settings: settings.jobs.clone(),
+            settings,
+            deps,
             instance: instance_name(),
-            leases: s3.map(|s3| LeaseStore::new(s3.client().clone(), s3.bucket().to_string())),
+            leases,
             clock,
             background: Arc::new(Semaphore::new((pages / 2).max(1))),
             active: Mutex::new(Vec::new()),
@@ -355,6 +371,11 @@ impl Jobs {
             shutdown: watch::Sender::new(false),
             running: watch::Sender::new(0),
         }))
+    }
+
+    /// What this instance's jobs work with.
+    pub fn deps(&self) -> &Deps {
+        &self.deps
     }
 
     pub fn instance(&self) -> &str {
@@ -391,47 +412,40 @@ impl Jobs {
 
     /// The designs an invalidated listing is re-rendered in: those the warm-up renders.
     pub fn invalidation_variants(&self) -> Variants {
-        WarmCacheOptions::from_settings(&self.settings.warm_cache).variants
+        self.settings.warm_cache.variants.clone()
     }
 
     /// The schedules this instance keeps: `(job, schedule)`. An instance that cannot do a job
     /// (warm-cache without a browser, cleanup without S3) does not compete for its lease, so one
     /// that can always gets it.
-    pub fn schedules(&self, state: &AppState) -> Vec<(JobKind, Schedule)> {
+    pub fn schedules(&self) -> Vec<(JobKind, Schedule)> {
         let mut out = Vec::new();
-        for (job, pattern, able) in [
+        for (job, schedule, able) in [
             (
                 JobKind::WarmCache,
                 &self.settings.warm_cache.schedule,
-                state.cards.renderer.browser().is_some(),
+                self.deps.cards.renderer.browser().is_some(),
             ),
             (
                 JobKind::Cleanup,
                 &self.settings.cleanup.schedule,
-                state.cards.s3.is_some(),
+                self.deps.cards.s3.is_some(),
             ),
         ] {
-            if !able {
-                continue;
-            }
-            // Validated at start-up; an unparsable pattern here would only come from a test's settings.
-            match Schedule::parse(pattern) {
-                Ok(schedule) => out.push((job, schedule)),
-                Err(e) => {
-                    tracing::error!(job = job.as_str(), error = %e, "bad schedule; job not scheduled")
-                }
+            if able {
+                out.push((job, schedule.clone()));
             }
         }
         out
     }
 
     /// Starts the scheduler (when `JOBS__ENABLED`); it stops at [`Jobs::shutdown`].
-    pub fn start_scheduler(&self, state: &AppState) {
+    pub fn start_scheduler(&self) {
         if !self.settings.enabled {
             tracing::info!("JOBS__ENABLED=false: no job runs on a schedule");
             return;
         }
-        let schedules = self.schedules(state);
+        let schedules = self.schedules();
         for (job, schedule) in &schedules {
             tracing::info!(
                 job = job.as_str(),
@@ -444,17 +458,14 @@ impl Jobs {
             );
         }
         let table = Timetable::new(schedules, self.clock.now());
-        let (jobs, state) = (self.clone(), state.clone());
+        let jobs = self.clone();
         let fire = move |job: JobKind, slot: SystemTime| {
-            let (jobs, state) = (jobs.clone(), state.clone());
+            let jobs = jobs.clone();
             tokio::spawn(async move {
                 let Some(request) = jobs.scheduled_request(job) else {
                     return;
                 };
-                if let Err(e) = jobs
-                    .start(&state, request, Trigger::Schedule, Some(slot))
-                    .await
-                {
+                if let Err(e) = jobs.start(request, Trigger::Schedule, Some(slot)).await {
                     tracing::info!(job = job.as_str(), reason = %e, "scheduled run not started here");
                 }
             });
@@ -471,7 +482,6 @@ impl Jobs {
     /// `slot`: the scheduled time a scheduled run is for, so each slot runs once across instances.
     pub async fn start(
         &self,
-        state: &AppState,
         request: RunRequest,
         trigger: Trigger,
         slot: Option<SystemTime>,
@@ -480,7 +490,7 @@ impl Jobs {
         if *self.shutdown.borrow() {
             return Err(StartError::ShuttingDown);
         }
-        if job == JobKind::Cleanup && state.cards.s3.is_none() {
+        if job == JobKind::Cleanup && self.deps.cards.s3.is_none() {
             return Err(StartError::NoBucket);
         }
         let started_at = self.clock.now();
@@ -531,12 +541,12 @@ impl Jobs {
             stop,
             background: self.background.clone(),
         };
-        let (jobs, state) = (self.clone(), state.clone());
+        let jobs = self.clone();
         let finished = tokio::spawn(async move {
             match jobs.take_lease(&record, slot).await {
                 Ok(lease) => {
                     let _ = taken.send(Ok(()));
-                    jobs.execute(state, request, record, lease, ctx).await
+                    jobs.execute(request, record, lease, ctx).await
                 }
                 Err(e) => {
                     let status = match e {
@@ -569,11 +579,10 @@ impl Jobs {
     /// Starts a run and waits for its record (xtask, tests).
     pub async fn run(
         &self,
-        state: &AppState,
         request: RunRequest,
         trigger: Trigger,
     ) -> Result<RunRecord, StartError> {
-        let started = self.start(state, request, trigger, None).await?;
+        let started = self.start(request, trigger, None).await?;
         started
             .finished
             .await
@@ -634,7 +643,6 @@ impl Jobs {
     /// The run's task: heartbeat, the job, release, the record.
     async fn execute(
         self,
-        state: AppState,
         request: RunRequest,
         record: RunRecord,
         lease: Option<Lease>,
@@ -651,18 +659,18 @@ impl Jobs {
             )
         });
         let result = match &request {
-            RunRequest::WarmCache(options) => warm_cache::run(&state, options, &ctx)
+            RunRequest::WarmCache(options) => warm_cache::run(&self.deps, options, &ctx)
                 .await
                 .map(RunReport::WarmCache),
             RunRequest::Cleanup(options) => {
                 let now = options.now.unwrap_or_else(|| self.clock.now());
-                cleanup::run(&state, options, now, &ctx)
+                cleanup::run(&self.deps, options, now, &ctx)
                     .await
                     .map(RunReport::Cleanup)
             }
             RunRequest::Invalidate(listing) => {
                 let variants = self.invalidation_variants();
-                warm_cache::warm(&state, vec![listing.clone()], &variants, &ctx)
+                warm_cache::warm(&self.deps, vec![listing.clone()], &variants, &ctx)
                     .await
                     .map(RunReport::WarmCache)
             }

@@ -17,10 +17,31 @@ use super::JobKind;
 /// jump (NTP, a suspended VM) delays a run by at most this much.
 const MAX_NAP: Duration = Duration::from_secs(60);
 
-/// A cron expression evaluated in UTC.
-#[derive(Debug, Clone)]
+/// A cron expression evaluated in UTC; in settings, its pattern (parsed once, at start-up).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Schedule {
     cron: Cron,
+    /// As written (`@daily` stays `@daily`), for settings output and logs.
+    pattern: String,
+}
+
+impl TryFrom<String> for Schedule {
+    type Error = String;
+    fn try_from(pattern: String) -> Result<Self, String> {
+        Self::parse(&pattern).map_err(|e| {
+            format!(
+                "expected a five-field cron expression in UTC such as `0 3 * * *` (minute hour \
+                 day-of-month month day-of-week), not `{pattern}`: {e}"
+            )
+        })
+    }
+}
+
+impl From<Schedule> for String {
+    fn from(schedule: Schedule) -> String {
+        schedule.pattern().to_string()
+    }
 }
 
 impl Schedule {
@@ -34,11 +55,14 @@ impl Schedule {
             .build()
             .parse(pattern)
             .map_err(|e| e.to_string().trim_end_matches('.').to_string())?;
-        Ok(Self { cron })
+        Ok(Self {
+            cron,
+            pattern: pattern.trim().to_string(),
+        })
     }
 
     pub fn pattern(&self) -> &str {
-        self.cron.as_str()
+        &self.pattern
     }
 
     /// In words, for `GET /admin/jobs` ("At 03:00").

@@ -9,79 +9,31 @@
 //!    Background renders share a semaphore of half the browser pages, so live requests always have
 //!    the other half; when live traffic fills the render queue the job backs off, never the reverse.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::{Failure, RunContext};
-use crate::AppState;
+use super::settings::{Variants, WarmCacheSettings};
+use super::{Deps, Failure, RunContext};
 use crate::cache::CacheOutcome;
 use crate::listings::{Listing, Metric};
 use crate::render::templates::LoadedTemplate;
 use crate::render::{ImageFormat, RenderError};
-use crate::settings::{WarmCacheSettings, is_design_name};
 
 /// Failures listed in a report; the count covers all of them.
 const MAX_FAILURES_LISTED: usize = 100;
 /// The longest a background render waits for live traffic to leave room in the render queue.
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
-/// Which designs a warm-up renders (`JOBS__WARM_CACHE__VARIANTS`, `--variants`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Variants {
-    /// Every live design except test fixtures (`fixture-*`).
-    All,
-    /// `TEMPLATES__DEFAULT` only.
-    Default,
-    /// These designs; each must be live.
-    Named(Vec<String>),
-}
-
-impl Variants {
-    /// `all`, `default`, or a comma-separated list of design names; the error says what is expected.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        match text.trim() {
-            "all" => Ok(Self::All),
-            "default" => Ok(Self::Default),
-            list => {
-                let names: Vec<String> = list
-                    .split(',')
-                    .map(|n| n.trim().to_string())
-                    .filter(|n| !n.is_empty())
-                    .collect();
-                if names.is_empty() || !names.iter().all(|n| is_design_name(n)) {
-                    return Err(
-                        "`all`, `default` or a comma-separated list of design names \
-                                ([a-z0-9-]{1,32})"
-                            .into(),
-                    );
-                }
-                Ok(Self::Named(names))
-            }
-        }
-    }
-}
-
-impl fmt::Display for Variants {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::All => f.write_str("all"),
-            Self::Default => f.write_str("default"),
-            Self::Named(names) => f.write_str(&names.join(",")),
-        }
-    }
-}
-
 /// The designs a warm-up renders. The one place that decides what "every live variant" means,
 /// so it can follow the experiments as they grow.
 pub fn designs_to_warm(
-    state: &AppState,
+    deps: &Deps,
     variants: &Variants,
 ) -> Result<Vec<Arc<LoadedTemplate>>, String> {
-    let registry = state.cards.renderer.templates();
+    let registry = deps.cards.renderer.templates();
     let live = |name: &str| {
         registry
             .get(name)
@@ -94,7 +46,7 @@ pub fn designs_to_warm(
             .filter(|t| !t.name.starts_with("fixture-"))
             .cloned()
             .collect(),
-        Variants::Default => vec![live(&state.settings.templates.default)?],
+        Variants::Default => vec![live(&deps.default_design)?],
         Variants::Named(names) => names
             .iter()
             .map(|n| live(n))
@@ -115,12 +67,12 @@ pub struct WarmCacheOptions {
 }
 
 impl WarmCacheOptions {
-    /// The scheduled run's options. The variants were validated at start-up.
+    /// The scheduled run's options.
     pub fn from_settings(settings: &WarmCacheSettings) -> Self {
         Self {
             limit: settings.limit,
             metric: settings.metric,
-            variants: Variants::parse(&settings.variants).unwrap_or(Variants::All),
+            variants: settings.variants.clone(),
         }
     }
 }
@@ -148,32 +100,32 @@ enum Warmed {
 
 /// Ranks the listings, then warms them.
 pub async fn run(
-    state: &AppState,
+    deps: &Deps,
     options: &WarmCacheOptions,
     ctx: &RunContext,
 ) -> Result<WarmCacheReport, String> {
     // 1. rank
-    let listings = state
+    let listings = deps
         .listings
         .top(options.metric, options.limit)
         .await
         .map_err(|e| e.to_string())?;
-    warm(state, listings, &options.variants, ctx).await
+    warm(deps, listings, &options.variants, ctx).await
 }
 
 /// Steps 2 and 3 for these listings (also the re-render after an invalidation). A failing item is
 /// reported and the rest continue; the run stops between items when told to.
 pub async fn warm(
-    state: &AppState,
+    deps: &Deps,
     listings: Vec<Arc<Listing>>,
     variants: &Variants,
     ctx: &RunContext,
 ) -> Result<WarmCacheReport, String> {
-    if state.cards.renderer.browser().is_none() {
+    if deps.cards.renderer.browser().is_none() {
         return Err("PLAYWRIGHT__ENABLED=false: this instance cannot render".into());
     }
     // 2. designs
-    let designs = designs_to_warm(state, variants)?;
+    let designs = designs_to_warm(deps, variants)?;
     let items: Vec<(Arc<Listing>, Arc<LoadedTemplate>)> = listings
         .iter()
         .flat_map(|l| designs.iter().map(move |d| (l.clone(), d.clone())))
@@ -198,10 +150,10 @@ pub async fn warm(
         if ctx.stopped() {
             break;
         }
-        let (state, stop) = (state.clone(), ctx.stop.clone());
+        let (deps, stop) = (deps.clone(), ctx.stop.clone());
         tasks.spawn(async move {
             let _permit = permit;
-            let warmed = warm_one(&state, &listing, &design, || stop.is_set()).await;
+            let warmed = warm_one(&deps, &listing, &design, || stop.is_set()).await;
             (format!("{}/{}", design.name, listing.id), warmed)
         });
         while let Some(done) = tasks.try_join_next() {
@@ -237,17 +189,17 @@ fn tally(
 
 /// One listing in one design, as a crawler will ask for it (the default format).
 async fn warm_one(
-    state: &AppState,
+    deps: &Deps,
     listing: &Listing,
     design: &Arc<LoadedTemplate>,
     stopped: impl Fn() -> bool,
 ) -> Result<Warmed, String> {
     let format = ImageFormat::default();
-    let key = state.cards.key(design, listing, format);
-    let s3 = state.cards.s3.as_ref();
+    let key = deps.cards.key(design, listing, format);
+    let s3 = deps.cards.s3.as_ref();
     // Warm means in the bucket when there is one: a card only this instance's memory holds is
     // stored below, without rendering it again.
-    if let Some(image) = state.cards.memory.peek(&key).await
+    if let Some(image) = deps.cards.memory.peek(&key).await
         && (s3.is_none() || image.stored)
     {
         return Ok(Warmed::Cached);
@@ -261,7 +213,7 @@ async fn warm_one(
     }
     let mut backoff = Duration::from_millis(250);
     let card = loop {
-        match state.cards.card(listing, design, format).await {
+        match deps.cards.card(listing, design, format).await {
             Ok(card) => break card,
             // Live traffic filled the queue: it goes first.
             Err(e) if matches!(*e, RenderError::Overloaded) && backoff <= MAX_BACKOFF => {
@@ -277,13 +229,12 @@ async fn warm_one(
     // Rendered, or in memory, but not in the bucket (S3 failed, or its breaker is open): one
     // more PUT; if that fails too the item failed, and the next run tries again.
     if s3.is_some() && !card.image.stored {
-        if !state.cards.store(&key, listing, design, &card.image).await {
+        if !deps.cards.store(&key, listing, design, &card.image).await {
             return Err(
                 "rendered but not stored in S3: see card_s3_errors_total and the log".into(),
             );
         }
-        state
-            .cards
+        deps.cards
             .memory
             .record_seen_in_s3(&key, card.image.last_modified)
             .await;

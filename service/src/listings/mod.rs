@@ -5,6 +5,7 @@
 
 mod api;
 mod file;
+mod settings;
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use api::ApiListings;
 pub use file::FileListings;
 
-use crate::settings::ListingSettings;
+pub use settings::ListingSettings;
 
 /// The embedded default data set: `service/data/sample-listings.json`.
 pub const SAMPLE_LISTINGS_JSON: &str = include_str!("../../data/sample-listings.json");
@@ -212,7 +213,7 @@ impl ListingSource {
         } else if source.starts_with("http://") || source.starts_with("https://") {
             Ok(Self::Api(Arc::new(ApiListings::new(
                 source,
-                crate::settings::ms(settings.timeout_ms),
+                crate::config::ms(settings.timeout_ms),
             )?)))
         } else {
             Ok(Self::File(Arc::new(FileListings::open(source.into())?)))

@@ -32,7 +32,7 @@ use tokio::sync::{Mutex, Notify, Semaphore};
 
 use crate::render::ImageFormat;
 use crate::render::procfs;
-use crate::settings::PlaywrightSettings;
+use crate::render::settings::PlaywrightSettings;
 
 /// Chromium flags that work as root on a closed network (see docs/operations.md).
 const CHROMIUM_ARGS: &[&str] = &[

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use crate::settings::ImageSettings;
+use crate::render::settings::ImageSettings;
 
 include!(concat!(env!("OUT_DIR"), "/sample_images.rs"));
 

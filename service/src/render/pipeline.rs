@@ -15,15 +15,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
-use super::ImageFormat;
 use super::browser::{BrowserError, BrowserPool};
 use super::encode::{EncodeError, Encoder};
 use super::images::ImageFetcher;
-use super::templates::{
-    CardInput, CardListing, CardSize, LoadedTemplate, TemplateError, TemplateRegistry,
-};
+use super::templates::{CardInput, CardListing, LoadedTemplate, TemplateError, TemplateRegistry};
+use super::{CARD_SIZE, ImageFormat};
 use crate::listings::Listing;
-use crate::settings::RenderSettings;
+use crate::render::settings::RenderSettings;
 
 /// Time spent in each step, for `Server-Timing`, logs and the per-stage metrics.
 #[derive(Debug, Clone, Copy, Default)]
@@ -80,6 +78,20 @@ pub enum RenderError {
     },
     #[error(transparent)]
     Browser(#[from] BrowserError),
+    /// The capture could not be encoded (a PNG or WebP encoder error): a bug or a corrupt
+    /// capture, not the browser's fault.
+    #[error("{format} encode: {detail}")]
+    Encode {
+        format: &'static str,
+        detail: String,
+    },
+}
+
+impl RenderError {
+    /// The render ran past its deadline (in the browser, or waiting for an encoder).
+    pub fn is_deadline(&self) -> bool {
+        matches!(self, Self::Browser(BrowserError::Deadline(_)))
+    }
 }
 
 /// Turns a listing and a design into image bytes.
@@ -213,10 +225,10 @@ impl CardRenderer {
             EncodeError::Deadline => {
                 RenderError::Browser(BrowserError::Deadline(self.browser_timeout))
             }
-            e => RenderError::Browser(BrowserError::Failed(format!(
-                "{} encode: {e}",
-                format.name()
-            ))),
+            e => RenderError::Encode {
+                format: format.name(),
+                detail: e.to_string(),
+            },
         })?;
         timings.encode = started.elapsed();
         // Cached cards are counted by their length: no spare capacity held behind them.
@@ -248,10 +260,7 @@ pub fn card_input(listing: &Listing, image_data_uri: Option<String>, brand: &str
         },
         image_data_uri,
         brand: brand.to_string(),
-        size: CardSize {
-            width: 1200,
-            height: 630,
-        },
+        size: CARD_SIZE,
     }
 }
 

@@ -14,15 +14,20 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+
+use super::CARD_SIZE;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 
-use crate::settings::TemplateSettings;
+use crate::render::settings::DesignSettings;
 
 mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "card",
+        // Serialize: the card fingerprint hashes the whole input (`cards.rs`); Deserialize: its
+        // test changes each field through the serialized form.
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
     });
 }
 
@@ -73,7 +78,7 @@ pub enum LoadError {
     NameMismatch { described: String, expected: String },
     #[error("invalid name `{0}`: expected [a-z0-9-]{{1,32}}")]
     InvalidName(String),
-    #[error("invalid size {0}x{1}: expected 1200x630")]
+    #[error("invalid size {0}x{1}: expected {w}x{h}", w = CARD_SIZE.width, h = CARD_SIZE.height)]
     InvalidSize(u32, u32),
     #[error("smoke render failed: {0}")]
     SmokeRender(TemplateError),
@@ -136,7 +141,7 @@ pub enum RegistryError {
 pub struct TemplateRegistry {
     engine: Engine,
     linker: Linker<HostState>,
-    settings: TemplateSettings,
+    settings: DesignSettings,
     live: RwLock<Arc<BTreeMap<String, Arc<LoadedTemplate>>>>,
     /// (modification time, length) of each file at the last scan of `TEMPLATES__DIR`.
     seen: std::sync::Mutex<std::collections::HashMap<PathBuf, FileStamp>>,
@@ -152,7 +157,7 @@ impl Drop for TemplateRegistry {
 }
 
 impl TemplateRegistry {
-    pub fn new(settings: TemplateSettings) -> Result<Self, LoadError> {
+    pub fn new(settings: DesignSettings) -> Result<Self, LoadError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -260,7 +265,7 @@ impl TemplateRegistry {
     /// it must instantiate against the card world, answer `describe` with its name and 1200×630,
     /// and render every smoke input within the limits. Blocking.
     pub fn validate(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedTemplate>, LoadError> {
-        if !crate::settings::is_design_name(name) {
+        if !card_request::is_design_name(name) {
             return Err(LoadError::InvalidName(name.into()));
         }
         let digest = hex::encode(Sha256::digest(bytes));
@@ -292,7 +297,7 @@ impl TemplateRegistry {
                 expected: name.into(),
             });
         }
-        if (info.size.width, info.size.height) != (1200, 630) {
+        if info.size != CARD_SIZE {
             return Err(LoadError::InvalidSize(info.size.width, info.size.height));
         }
         template.version = info.version;
@@ -591,10 +596,7 @@ pub fn smoke_input() -> CardInput {
         },
         image_data_uri: None,
         brand: "Deal Brain".into(),
-        size: CardSize {
-            width: 1200,
-            height: 630,
-        },
+        size: CARD_SIZE,
     }
 }
 

@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::jobs::Variants;
 use crate::jobs::cleanup::CleanupOptions;
-use crate::jobs::warm_cache::{Variants, WarmCacheOptions, designs_to_warm};
+use crate::jobs::warm_cache::{WarmCacheOptions, designs_to_warm};
 use crate::jobs::{RunRequest, StartError, Trigger, rfc3339};
 use crate::listings::is_valid_id;
 
@@ -30,7 +31,7 @@ async fn list(State(state): State<AppState>) -> Json<Value> {
     let jobs = &state.jobs;
     let now = jobs.clock().now();
     let mut scheduled = Vec::new();
-    for (job, schedule) in jobs.schedules(&state) {
+    for (job, schedule) in jobs.schedules() {
         let lease = match jobs.leases() {
             Some(store) => match store.read(job.as_str()).await {
                 Ok(Some((body, _))) => {
@@ -98,7 +99,7 @@ async fn warm_cache(
         options.variants =
             Variants::parse(&variants).map_err(|e| invalid(format!("variants: expected {e}")))?;
     }
-    designs_to_warm(&state, &options.variants).map_err(invalid)?;
+    designs_to_warm(state.jobs.deps(), &options.variants).map_err(invalid)?;
     start(&state, RunRequest::WarmCache(options)).await
 }
 
@@ -149,7 +150,7 @@ async fn invalidate(
 async fn start(state: &AppState, request: RunRequest) -> Result<Response, ApiError> {
     let started = state
         .jobs
-        .start(state, request, Trigger::Manual, None)
+        .start(request, Trigger::Manual, None)
         .await
         .map_err(start_error)?;
     let location = format!("/admin/jobs/{}", started.id);

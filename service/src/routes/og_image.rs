@@ -52,8 +52,10 @@ async fn og_image(
     // 2. listing
     let listing = state.listing(&listing_id).await?;
     // 3. design
-    let pick = state.pick_design(&listing.id, query.variant.as_deref())?;
-    let (variant, template) = (&pick.variant, &pick.template);
+    let pick = state
+        .experiments
+        .pick(state.designs(), &listing.id, query.variant.as_deref())?;
+    let (variant, template) = (&pick.variant, &pick.design);
     let family = crate::experiments::agent_family(
         headers
             .get(header::USER_AGENT)
@@ -118,7 +120,7 @@ async fn og_image(
         Ok(card) => card,
         Err(e) => {
             // A render past its deadline may get the fallback card (RENDER__FALLBACK_ON_TIMEOUT).
-            if let Some(mut fallback) = state.fallback_response(&e, format) {
+            if let Some(mut fallback) = state.fallback.response_for(&e, format) {
                 tracing::warn!(listing = %listing.id, error = %e, "served the fallback card");
                 if negotiated {
                     fallback
@@ -127,7 +129,7 @@ async fn og_image(
                 }
                 return Ok(fallback);
             }
-            return Err(state.render_error(&e, &template.name));
+            return Err(ApiError::from(&*e));
         }
     };
     // 7. respond: a redirect once the miss is stored (never to an object that is not there),

@@ -13,6 +13,7 @@ use axum::routing::get;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::listings::is_valid_id;
+use crate::render::CARD_SIZE;
 use crate::render::pipeline::card_input;
 use crate::render::templates::LoadedTemplate;
 use crate::routes::share::escape;
@@ -79,9 +80,11 @@ async fn preview(
         _ => {
             let mut picked = Vec::new();
             for name in [&query.a, &query.b].into_iter().flatten() {
-                let pick =
-                    state.pick_design(query.listing.as_deref().unwrap_or("dl-0001"), Some(name))?;
-                picked.push(pick.template);
+                let listing = query.listing.as_deref().unwrap_or("dl-0001");
+                let pick = state
+                    .experiments
+                    .pick(state.designs(), listing, Some(name))?;
+                picked.push(pick.design);
             }
             picked
         }
@@ -174,8 +177,10 @@ td{vertical-align:top}img{width:480px;height:252px;border-radius:8px;background:
             let src = format!("/api/og-image/{}?variant={}", listing.id, t.name);
             let _ = write!(
                 html,
-                r#"<td><a href="{src}"><img src="{src}" width="1200" height="630" alt="{name} card for {id}" data-design="{name}"></a></td>"#,
+                r#"<td><a href="{src}"><img src="{src}" width="{width}" height="{height}" alt="{name} card for {id}" data-design="{name}"></a></td>"#,
                 src = escape(&src),
+                width = CARD_SIZE.width,
+                height = CARD_SIZE.height,
                 name = escape(&t.name),
                 id = escape(&listing.id),
             );

@@ -10,6 +10,7 @@ use axum::routing::get;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::listings::{Listing, is_valid_id};
+use crate::render::CARD_SIZE;
 use crate::routes::og_image::ImageQuery;
 use crate::settings::ServeMode;
 
@@ -27,7 +28,9 @@ async fn share(
     }
     let query = ImageQuery::parse(raw.as_deref())?;
     let listing = state.listing(&listing_id).await?;
-    let pick = state.pick_design(&listing.id, query.variant.as_deref())?;
+    let pick = state
+        .experiments
+        .pick(state.designs(), &listing.id, query.variant.as_deref())?;
     let base = &state.public_url;
     let format = query.format;
     let explicit = crate::routes::delivery::format_requested(raw.as_deref());
@@ -42,7 +45,7 @@ async fn share(
     let stored = match state.settings.serve.mode {
         ServeMode::Redirect => state
             .cards
-            .stored_url(&state.cards.key(&pick.template, &listing, format))
+            .stored_url(&state.cards.key(&pick.design, &listing, format))
             .await
             .map(|(url, _)| url),
         ServeMode::Proxy => None,
@@ -75,8 +78,8 @@ async fn share(
 <meta property="og:url" content="{page_url}">
 <meta property="og:image" content="{image}">
 <meta property="og:image:secure_url" content="{image}">{image_type}
-<meta property="og:image:width" content="1200">
-<meta property="og:image:height" content="630">
+<meta property="og:image:width" content="{width}">
+<meta property="og:image:height" content="{height}">
 <meta property="og:image:alt" content="{alt}">
 <meta name="twitter:card" content="summary_large_image">
 <meta name="twitter:title" content="{title}">
@@ -86,13 +89,15 @@ async fn share(
 <meta name="theme-color" content="#FF6A13">
 <link rel="canonical" href="{page_url}">
 <style>body{{margin:0;font-family:system-ui,sans-serif;background:#0d1a2d;color:#e8edf5;display:grid;place-items:center;min-height:100vh}}
-main{{max-width:1200px;padding:24px}}img{{width:100%;height:auto;border-radius:12px}}h1{{font-size:22px;font-weight:600}}</style>
+main{{max-width:{width}px;padding:24px}}img{{width:100%;height:auto;border-radius:12px}}h1{{font-size:22px;font-weight:600}}</style>
 </head>
-<body><main><img src="{image}" width="1200" height="630" alt="{alt}"><h1 dir="auto">{title}</h1><p dir="auto">{description}</p></main></body>
+<body><main><img src="{image}" width="{width}" height="{height}" alt="{alt}"><h1 dir="auto">{title}</h1><p dir="auto">{description}</p></main></body>
 </html>
 "##,
         title = e(&title),
         description = e(&description),
+        width = CARD_SIZE.width,
+        height = CARD_SIZE.height,
         brand = e(&state.settings.render.brand),
         page_url = e(&page_url),
         image = e(&image),

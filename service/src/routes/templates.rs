@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::render::templates::{LoadedTemplate, RegistryError};
-use crate::settings::is_design_name;
+use card_request::is_design_name;
 
 /// Largest component accepted by upload (a QuickJS design is ≈ 2 MB; Python ≈ 20 MB).
 const MAX_UPLOAD: usize = 32 << 20;
