@@ -21,15 +21,11 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 
 use card_sdk::{
-    CardInput, Condition, Guest, Html, Listing, OG_CARD_SIZE, RenderError, TemplateInfo,
+    CardInput, Condition, DEFAULT_BRAND, Design, Html, Listing, RenderError, UNTITLED_LISTING,
     first_grapheme, fit_size, format_count, format_one_decimal, format_price, ram_label,
     safe_image_data_uri, storage_label, visible_text,
 };
 
-/// Design name reported by `describe` (used in object keys and `X-Card-Template`).
-pub const NAME: &str = "classic";
-/// Design version reported by `describe`; bump it when the pixels change.
-pub const VERSION: &str = "1.1.0";
 /// Colour of the pixel-check bar at `x ∈ [0, 16)`, over the full height.
 pub const BRAND_BAR_COLOR: &str = "#FF6A13";
 
@@ -40,20 +36,37 @@ const CPU_MAX: usize = 60;
 const SELLER_MAX: usize = 40;
 const CHIP_MAX: usize = 28;
 const BRAND_MAX: usize = 32;
-/// Used when the host passes an empty brand, so the card never shows an empty mark.
-const DEFAULT_BRAND: &str = "Deal Brain";
 
 /// The `classic` design.
 pub struct Classic;
 
-impl Guest for Classic {
-    fn describe() -> TemplateInfo {
-        card_sdk::og_template_info(NAME, VERSION)
-    }
+impl Design for Classic {
+    const NAME: &'static str = "classic";
+    const VERSION: &'static str = "1.1.0";
+    const STYLE: &'static str = STYLE;
+    /// Markup, plus the background image as base64.
+    const CAPACITY: usize = 8 * 1024 + BACKGROUND_PNG.len() * 4 / 3 + 4;
 
-    fn render(input: CardInput) -> Result<String, RenderError> {
-        card_sdk::require_size(&input, OG_CARD_SIZE)?;
-        Ok(render_card(&input))
+    /// Never fails: every missing field has a fallback.
+    fn markup(input: &CardInput, html: &mut Html) -> Result<(), RenderError> {
+        let listing = &input.listing;
+        // The background goes in the card's own `style`: the stylesheet is fixed text.
+        html.raw("<div class=\"card\" style=\"background-image:url(")
+            .data_uri("image/png", BACKGROUND_PNG)
+            .raw(")\"><div class=\"bar\"></div><main class=\"info\">");
+        brand(html, &input.brand);
+        title(html, &listing.title);
+        cpu(html, listing);
+        stats(html, listing);
+        chips(html, listing);
+        html.raw("</main>");
+        media(
+            html,
+            input.image_data_uri.as_deref(),
+            listing.seller.as_deref(),
+        );
+        html.raw("</div>");
+        Ok(())
     }
 }
 
@@ -68,22 +81,18 @@ card_sdk::export_design!(Classic);
 ///   1200x630 0.25 card-templates/classic/assets/background.png
 /// ```
 ///
-/// As CSS, those gradients cost ≈ 11 ms of software raster a card (a third of Chromium's work on
-/// it), and their dithering noise made a card's PNG 540 KB before recompression; the stretched
-/// image costs ≈ 4 ms instead (the renderer's 22 ms a card became 15), halves the PNG, and differs
-/// from the CSS by at most 3 levels of 255 in any channel (PSNR 53 dB over the whole card). See docs/performance.md.
+/// Why an image: as CSS, Chromium rastered those gradients again on every card, and their
+/// dithering noise doubled the PNG; the stretched image is cheaper to paint and compress and
+/// looks the same. The figures: docs/performance.md ("The classic's background").
 const BACKGROUND_PNG: &[u8] = include_bytes!("../assets/background.png");
 
-/// The page's fixed CSS. Listing data never goes here: variants are classes chosen in Rust.
-///
-/// Fonts are the locally installed families (Noto first, DejaVu/Liberation as fallbacks);
-/// Chromium falls back per character for Arabic, Hebrew, CJK and emoji.
-const STYLE: &str = r#"
-*{box-sizing:border-box;margin:0;padding:0}
-html,body{width:1200px;height:630px;overflow:hidden;background:#0B1020}
-body{font-family:"Noto Sans","DejaVu Sans","Liberation Sans","Noto Sans CJK SC","Noto Sans Arabic","Noto Sans Hebrew","Noto Color Emoji",sans-serif;color:#F8FAFC;-webkit-font-smoothing:antialiased;text-rendering:optimizeLegibility}
-.card{position:relative;width:1200px;height:630px;display:flex;gap:40px;padding:52px 56px 52px 72px;background:#0B1020 0 0/100% 100%}
-.bar{position:absolute;left:0;top:0;width:16px;height:630px;background:#FF6A13;z-index:10}
+/// The page's own CSS, after the SDK's reset and font stack (`Html::document`). Listing data
+/// never goes here: variants are classes chosen in Rust.
+const STYLE: &str = r"
+html,body{background:#0B1020}
+body{color:#F8FAFC;text-rendering:optimizeLegibility}
+.card{position:relative;width:100%;height:100%;display:flex;gap:40px;padding:52px 56px 52px 72px;background:#0B1020 0 0/100% 100%}
+.bar{position:absolute;left:0;top:0;width:16px;height:100%;background:#FF6A13;z-index:10}
 .info{flex:1;min-width:0;display:flex;flex-direction:column}
 .brand{display:flex;align-items:center;gap:14px;height:44px}
 .mark{flex:none;width:44px;height:44px;border-radius:12px;background:#FF6A13;color:#0B1020;font-size:19px;font-weight:800;letter-spacing:-.5px;display:flex;align-items:center;justify-content:center;text-transform:uppercase}
@@ -118,43 +127,13 @@ body{font-family:"Noto Sans","DejaVu Sans","Liberation Sans","Noto Sans CJK SC",
 .ph{background:linear-gradient(145deg,#1E293B 0%,#0F172A 100%);box-shadow:inset 0 0 0 1px rgba(148,163,184,.18);flex-direction:column;gap:18px;color:#64748B;font-size:20px;font-weight:600;letter-spacing:1.5px;text-transform:uppercase}
 .seller{height:44px;line-height:44px;font-size:20px;color:#94A3B8;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding:0 6px}
 .seller b{color:#E2E8F0;font-weight:600}
-"#;
+";
 
 /// A small CPU icon for the CPU line (inline SVG: no request, scales crisply).
 const CPU_ICON: &str = r##"<svg width="26" height="26" viewBox="0 0 24 24" fill="none" stroke="#FF8A3D" stroke-width="1.8" stroke-linecap="round" aria-hidden="true"><rect x="6" y="6" width="12" height="12" rx="2"/><rect x="9.5" y="9.5" width="5" height="5" rx=".8"/><path d="M9 3v3M15 3v3M9 18v3M15 18v3M3 9h3M3 15h3M18 9h3M18 15h3"/></svg>"##;
 
 /// Placeholder art for listings without an image: a muted desktop-and-monitor outline.
 const PLACEHOLDER_ICON: &str = r##"<svg width="150" height="150" viewBox="0 0 64 64" fill="none" stroke="#475569" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><rect x="6" y="12" width="36" height="26" rx="3"/><path d="M18 48h12M24 38v10"/><rect x="46" y="12" width="12" height="36" rx="2"/><path d="M50 18h4M50 23h4"/><circle cx="52" cy="41" r="1.6"/></svg>"##;
-
-/// Renders the card for `input`; never fails: every missing field has a fallback.
-pub fn render_card(input: &CardInput) -> String {
-    let listing = &input.listing;
-    let mut html = Html::with_capacity(
-        8 * 1024
-            + BACKGROUND_PNG.len() * 4 / 3
-            + input.image_data_uri.as_ref().map_or(0, String::len),
-    );
-    html.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">")
-        .raw("<meta name=\"viewport\" content=\"width=1200,height=630\"><style>")
-        .raw(STYLE)
-        .raw(".card{background-image:url(")
-        .data_uri("image/png", BACKGROUND_PNG)
-        .raw(")}</style></head><body><div class=\"card\"><div class=\"bar\"></div>")
-        .raw("<main class=\"info\">");
-    brand(&mut html, &input.brand);
-    title(&mut html, &listing.title);
-    cpu(&mut html, listing);
-    stats(&mut html, listing);
-    chips(&mut html, listing);
-    html.raw("</main>");
-    media(
-        &mut html,
-        input.image_data_uri.as_deref(),
-        listing.seller.as_deref(),
-    );
-    html.raw("</div></body></html>");
-    html.finish()
-}
 
 fn brand(html: &mut Html, brand: &str) {
     let name = visible_text(brand, BRAND_MAX).unwrap_or(Cow::Borrowed(DEFAULT_BRAND));
@@ -169,7 +148,7 @@ fn brand(html: &mut Html, brand: &str) {
 }
 
 fn title(html: &mut Html, title: &str) {
-    let title = visible_text(title, TITLE_MAX).unwrap_or(Cow::Borrowed("Untitled listing"));
+    let title = visible_text(title, TITLE_MAX).unwrap_or(Cow::Borrowed(UNTITLED_LISTING));
     html.raw("<h1 class=\"title\" dir=\"auto\">")
         .text(&title)
         .raw("</h1>");
@@ -358,21 +337,16 @@ fn media(html: &mut Html, image: Option<&str>, seller: Option<&str>) {
 
 #[cfg(test)]
 mod tests {
-    extern crate std;
-
     use super::*;
-    use card_preview::conformance::{self, Expect, TINY_PNG as IMAGE};
-    use card_sdk::samples;
+    use card_sdk::testing::{self, Expect, TINY_PNG as IMAGE, sample};
 
     fn render(input: CardInput) -> String {
-        conformance::render::<Classic>(input)
+        testing::render::<Classic>(input)
     }
 
     #[test]
     fn meets_the_host_contract() {
-        conformance::check::<Classic>(&Expect {
-            name: "classic",
-            version: "1.1.0",
+        testing::check::<Classic>(&Expect {
             marker: BRAND_BAR_COLOR,
             placeholder: Some("frame ph"),
         });
@@ -380,7 +354,7 @@ mod tests {
 
     #[test]
     fn full_listing_shows_every_field() {
-        let html = render(samples::all(Some(IMAGE)).swap_remove(1).1);
+        let html = render(sample("mini-pc-bargain"));
         for expected in [
             "Beelink SER5 Mini PC",
             "$289<",
@@ -402,11 +376,7 @@ mod tests {
 
     #[test]
     fn missing_fields_have_fallbacks() {
-        let (_, input) = samples::all(None)
-            .into_iter()
-            .find(|(name, _)| *name == "bare")
-            .unwrap();
-        let html = render(input);
+        let html = render(sample("bare"));
         assert!(html.contains("Price n/a"));
         assert!(!html.contains("class=\"hero\""));
         assert!(html.contains("side solo"));
@@ -419,11 +389,7 @@ mod tests {
 
     #[test]
     fn without_price_the_cpu_mark_leads() {
-        let (_, input) = samples::all(None)
-            .into_iter()
-            .find(|(name, _)| *name == "no-price")
-            .unwrap();
-        let html = render(input);
+        let html = render(sample("no-price"));
         assert!(html.contains("plain\">24,870<"));
         assert!(html.contains(">CPU Mark</div>"));
         assert!(!html.contains("CPU Mark / $"));
@@ -432,28 +398,18 @@ mod tests {
     }
 
     #[test]
-    fn empty_strings_fall_back() {
-        let (_, input) = samples::all(None)
-            .into_iter()
-            .find(|(name, _)| *name == "empty-strings")
-            .unwrap();
-        let html = render(input);
-        assert!(html.contains(">Deal Brain<"));
-        assert!(html.contains("Untitled listing"));
+    fn empty_strings_drop_their_elements() {
+        let html = render(sample("empty-strings"));
         assert!(!html.contains("class=\"cpu\""));
         assert!(!html.contains("Sold by"));
     }
 
     #[test]
     fn long_title_is_cut_before_the_browser_sees_it() {
-        let (_, input) = samples::all(None)
-            .into_iter()
-            .find(|(name, _)| *name == "long-title")
-            .unwrap();
-        let html = render(input);
+        let html = render(sample("long-title"));
         let background = card_sdk::data_uri("image/png", BACKGROUND_PNG);
         assert!(html.contains(&background));
-        let markup = html.len() - background.len();
+        let markup = html.len() - background.len() - IMAGE.len();
         assert!(markup < 12 * 1024, "{markup} bytes");
         assert!(html.contains("…</h1>"));
         assert!(html.contains("1,234.6"));
@@ -461,27 +417,12 @@ mod tests {
 
     #[test]
     fn non_figures_show_a_dash() {
-        let (_, input) = samples::all(None)
-            .into_iter()
-            .find(|(name, _)| *name == "nan")
-            .unwrap();
-        let html = render(input);
+        let html = render(sample("nan"));
         assert!(
             !html.contains("class=\"hero\""),
             "NaN must not reach the card"
         );
         assert!(html.contains("$0<"));
         assert!(!html.contains("GB RAM"));
-    }
-
-    #[test]
-    fn text_is_marked_for_bidi() {
-        let (_, input) = samples::all(None)
-            .into_iter()
-            .find(|(name, _)| *name == "rtl-arabic")
-            .unwrap();
-        let html = render(input);
-        assert!(html.contains("<h1 class=\"title\" dir=\"auto\">حاسوب"));
-        assert!(html.contains("<bdi>متجر الحاسوب</bdi>"));
     }
 }

@@ -20,18 +20,13 @@
 extern crate alloc;
 
 use alloc::borrow::Cow;
-use alloc::string::String;
 
 use card_sdk::{
-    CardInput, Condition, Guest, Html, Listing, OG_CARD_SIZE, RenderError, TemplateInfo, fit_size,
-    format_count, format_one_decimal, format_price, ram_label, safe_image_data_uri, storage_label,
-    visible_text,
+    CardInput, Condition, DEFAULT_BRAND, Design, Html, Listing, RenderError, UNTITLED_LISTING,
+    fit_size, format_count, format_one_decimal, format_price, ram_label, safe_image_data_uri,
+    storage_label, visible_text,
 };
 
-/// Design name reported by `describe` (used in object keys and `X-Card-Template`).
-pub const NAME: &str = "minimal";
-/// Design version reported by `describe`; bump it when the pixels change.
-pub const VERSION: &str = "1.0.0";
 /// Colour of the pixel-check band at `y ∈ [620, 630)`, over the full width.
 pub const BAND_COLOR: &str = "#2563EB";
 
@@ -40,31 +35,61 @@ const CPU_MAX: usize = 60;
 const SELLER_MAX: usize = 40;
 const SPEC_MAX: usize = 28;
 const BRAND_MAX: usize = 32;
-const DEFAULT_BRAND: &str = "Deal Brain";
 
 /// The `minimal` design.
 pub struct Minimal;
 
-impl Guest for Minimal {
-    fn describe() -> TemplateInfo {
-        card_sdk::og_template_info(NAME, VERSION)
-    }
+impl Design for Minimal {
+    const NAME: &'static str = "minimal";
+    const VERSION: &'static str = "1.0.0";
+    const STYLE: &'static str = STYLE;
 
-    fn render(input: CardInput) -> Result<String, RenderError> {
-        card_sdk::require_size(&input, OG_CARD_SIZE)?;
-        Ok(render_card(&input))
+    /// Never fails: every missing field has a fallback.
+    fn markup(input: &CardInput, html: &mut Html) -> Result<(), RenderError> {
+        let listing = &input.listing;
+        let image = input
+            .image_data_uri
+            .as_deref()
+            .and_then(safe_image_data_uri);
+        html.raw("<div class=\"card\">");
+        photo(html, image);
+        html.raw("<main class=\"text\">");
+        let brand = visible_text(&input.brand, BRAND_MAX).unwrap_or(Cow::Borrowed(DEFAULT_BRAND));
+        html.raw("<header class=\"brand\"><i></i><span dir=\"auto\">")
+            .text(&brand)
+            .raw("</span></header>");
+        let title =
+            visible_text(&listing.title, TITLE_MAX).unwrap_or(Cow::Borrowed(UNTITLED_LISTING));
+        html.raw("<h1 class=\"title\" dir=\"auto\">")
+            .text(&title)
+            .raw("</h1>");
+        if let Some(cpu) = listing
+            .cpu_name
+            .as_deref()
+            .and_then(|c| visible_text(c, CPU_MAX))
+        {
+            html.raw("<p class=\"cpu\" dir=\"auto\">")
+                .text(&cpu)
+                .raw("</p>");
+        }
+        html.raw("<div class=\"bottom\">");
+        price(html, listing);
+        specs(html, listing);
+        foot(html, listing);
+        html.raw("</div></main><div class=\"band\"></div></div>");
+        Ok(())
     }
 }
 
 card_sdk::export_design!(Minimal);
 
-/// The page's fixed CSS. Listing data never goes here.
-const STYLE: &str = r#"
-*{box-sizing:border-box;margin:0;padding:0}
-html,body{width:1200px;height:630px;overflow:hidden;background:#FAFAF7}
-body{font-family:"Noto Sans","DejaVu Sans","Liberation Sans","Noto Sans CJK SC","Noto Sans Arabic","Noto Sans Hebrew","Noto Color Emoji",sans-serif;color:#111827;-webkit-font-smoothing:antialiased}
-.card{position:relative;width:1200px;height:630px;background:#FAFAF7}
-.band{position:absolute;left:0;bottom:0;width:1200px;height:10px;background:#2563EB;z-index:10}
+/// The page's own CSS, after the SDK's reset and font stack (`Html::document`). Listing data
+/// never goes here.
+const STYLE: &str = r"
+html,body{background:#FAFAF7}
+body{color:#111827}
+.card{position:relative;width:100%;height:100%;background:#FAFAF7}
+.band{position:absolute;left:0;bottom:0;width:100%;height:10px;background:#2563EB;z-index:10}
 .photo{position:absolute;left:0;top:0;width:620px;height:620px;background:#EEF0F3;display:flex;align-items:center;justify-content:center;overflow:hidden}
 .photo img{width:100%;height:100%;object-fit:contain;display:block}
 .ph{background:linear-gradient(160deg,#F3F4F6 0%,#E5E7EB 100%);flex-direction:column;gap:20px;color:#9CA3AF;font-size:18px;font-weight:700;letter-spacing:3px;text-transform:uppercase}
@@ -91,50 +116,10 @@ body{font-family:"Noto Sans","DejaVu Sans","Liberation Sans","Noto Sans CJK SC",
 .c-refurb{color:#075985;background:#E0F2FE}
 .c-used{color:#92400E;background:#FEF3C7}
 .seller{min-width:0;font-size:18px;color:#6B7280;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-"#;
+";
 
 /// Placeholder art for listings without a photo: a desktop-and-monitor outline.
 const PLACEHOLDER_ICON: &str = r##"<svg width="168" height="168" viewBox="0 0 64 64" fill="none" stroke="#B6BCC6" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><rect x="6" y="12" width="36" height="26" rx="3"/><path d="M18 48h12M24 38v10"/><rect x="46" y="12" width="12" height="36" rx="2"/><path d="M50 18h4M50 23h4"/><circle cx="52" cy="41" r="1.6"/></svg>"##;
-
-/// Renders the card for `input`; never fails: every missing field has a fallback.
-pub fn render_card(input: &CardInput) -> String {
-    let listing = &input.listing;
-    let image = input
-        .image_data_uri
-        .as_deref()
-        .and_then(safe_image_data_uri);
-    let mut html = Html::with_capacity(8 * 1024 + image.map_or(0, str::len));
-    html.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">")
-        .raw("<meta name=\"viewport\" content=\"width=1200,height=630\"><style>")
-        .raw(STYLE)
-        .raw("</style></head><body><div class=\"card\">");
-    photo(&mut html, image);
-    html.raw("<main class=\"text\">");
-    let brand = visible_text(&input.brand, BRAND_MAX).unwrap_or(Cow::Borrowed(DEFAULT_BRAND));
-    html.raw("<header class=\"brand\"><i></i><span dir=\"auto\">")
-        .text(&brand)
-        .raw("</span></header>");
-    let title =
-        visible_text(&listing.title, TITLE_MAX).unwrap_or(Cow::Borrowed("Untitled listing"));
-    html.raw("<h1 class=\"title\" dir=\"auto\">")
-        .text(&title)
-        .raw("</h1>");
-    if let Some(cpu) = listing
-        .cpu_name
-        .as_deref()
-        .and_then(|c| visible_text(c, CPU_MAX))
-    {
-        html.raw("<p class=\"cpu\" dir=\"auto\">")
-            .text(&cpu)
-            .raw("</p>");
-    }
-    html.raw("<div class=\"bottom\">");
-    price(&mut html, listing);
-    specs(&mut html, listing);
-    foot(&mut html, listing);
-    html.raw("</div></main><div class=\"band\"></div></div></body></html>");
-    html.finish()
-}
 
 fn photo(html: &mut Html, image: Option<&str>) {
     if let Some(uri) = image {
@@ -258,20 +243,17 @@ fn foot(html: &mut Html, listing: &Listing) {
 
 #[cfg(test)]
 mod tests {
-    extern crate std;
-
     use super::*;
-    use card_preview::conformance::{self, Expect, TINY_PNG as IMAGE, sample};
+    use alloc::string::String;
+    use card_sdk::testing::{self, Expect, TINY_PNG as IMAGE, sample};
 
     fn render(input: CardInput) -> String {
-        conformance::render::<Minimal>(input)
+        testing::render::<Minimal>(input)
     }
 
     #[test]
     fn meets_the_host_contract() {
-        conformance::check::<Minimal>(&Expect {
-            name: "minimal",
-            version: "1.0.0",
+        testing::check::<Minimal>(&Expect {
             marker: BAND_COLOR,
             placeholder: Some("photo ph"),
         });
@@ -312,8 +294,6 @@ mod tests {
         let html = render(sample("no-price"));
         assert!(html.contains(">24,870</b><small>CPU Mark<"));
         let html = render(sample("empty-strings"));
-        assert!(html.contains(">Deal Brain<"));
-        assert!(html.contains("Untitled listing"));
         assert!(!html.contains("class=\"seller\""));
     }
 
@@ -325,12 +305,5 @@ mod tests {
         let html = render(sample("extreme-numbers"));
         assert!(html.contains(">99,999+</b>"));
         assert!(html.len() < 10 * 1024 + IMAGE.len(), "{} bytes", html.len());
-    }
-
-    #[test]
-    fn text_is_marked_for_bidi() {
-        let html = render(sample("rtl-arabic"));
-        assert!(html.contains("<h1 class=\"title\" dir=\"auto\">حاسوب"));
-        assert!(html.contains("dir=\"auto\">متجر الحاسوب<"));
     }
 }

@@ -6,9 +6,11 @@
 //! ```no_run
 //! fn main() -> Result<(), String> {
 //!     # struct Classic;
-//!     # impl card_sdk::Guest for Classic {
-//!     #     fn describe() -> card_sdk::TemplateInfo { card_sdk::og_template_info("classic", "1.0.0") }
-//!     #     fn render(_: card_sdk::CardInput) -> Result<String, card_sdk::RenderError> { Ok(String::new()) }
+//!     # impl card_sdk::Design for Classic {
+//!     #     const NAME: &'static str = "classic";
+//!     #     const VERSION: &'static str = "1.0.0";
+//!     #     const STYLE: &'static str = "";
+//!     #     fn markup(_: &card_sdk::CardInput, _: &mut card_sdk::Html) -> Result<(), card_sdk::RenderError> { Ok(()) }
 //!     # }
 //!     card_preview::run::<Classic>()
 //! }
@@ -22,20 +24,22 @@
 //! - `OUT_DIR` (default `/tmp/card-preview/NAME`) receives `{sample}.html`.
 //! - `--image FILE` embeds that PNG/JPEG/WebP/GIF as the listing image; by default the first
 //!   image in `service/data/images/` is used, else a generated gradient PNG.
-//! - `--screenshot` also captures `{sample}.png` with headless Chromium at 1200×630
-//!   (`$CHROMIUM` or `/usr/bin/chromium`).
+//! - `--screenshot` also captures `{sample}.png` with headless Chromium at the size the design
+//!   declares (`$CHROMIUM` or `/usr/bin/chromium`).
 //!
-//! JavaScript designs are previewed by `card-templates/js/preview.mjs`, which takes the same
-//! samples from the `card-preview samples-json` binary and the screenshots from
-//! `card-preview capture DIR`.
+//! JavaScript designs are previewed from the same samples: `cargo xtask templates build` runs
+//! each one over the output of the `card-preview samples-json` binary (with
+//! `card-templates/js/check.mjs`) and leaves the HTML in `target/card-preview/NAME/`, which
+//! `card-preview capture DIR` turns into screenshots.
+//!
+//! The checks every design's host tests run are `card_sdk::testing` (feature `testing`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-use card_sdk::{CardInput, Guest, data_uri, samples};
+use card_sdk::{CardInput, CardSize, Guest, OG_CARD_SIZE, data_uri, samples};
 
-pub mod conformance;
 mod json;
 
 pub use json::samples_json;
@@ -88,8 +92,8 @@ impl Options {
 /// # Errors
 /// A render that fails, a file that cannot be written, a screenshot that Chromium refuses.
 pub fn run<D: Guest>() -> Result<(), String> {
-    let design = D::describe().name;
-    let Some(options) = Options::parse(&design, env::args().skip(1))? else {
+    let info = D::describe();
+    let Some(options) = Options::parse(&info.name, env::args().skip(1))? else {
         return Ok(());
     };
     let image = sample_image(options.image.as_deref())?;
@@ -106,7 +110,7 @@ pub fn run<D: Guest>() -> Result<(), String> {
             html_path.display()
         );
         if options.screenshot {
-            capture(&html_path, &html_path.with_extension("png"))?;
+            capture_sized(&html_path, &html_path.with_extension("png"), info.size)?;
         }
     }
     Ok(())
@@ -192,12 +196,12 @@ pub fn capture_dir(dir: &Path) -> Result<usize, String> {
     Ok(pages.len())
 }
 
-/// Screenshots `html` into `png` at 1200×630, as the service captures cards.
+/// Screenshots `html` into `png` at the Open Graph card size, as the service captures cards.
 ///
 /// # Errors
 /// Chromium cannot be started or fails.
 pub fn capture(html: &Path, png: &Path) -> Result<(), String> {
-    capture_sized(html, png, 1200, 630)
+    capture_sized(html, png, OG_CARD_SIZE)
 }
 
 /// Paints a CSS `background` value over `width`×`height` CSS pixels at `scale` into `png`
@@ -232,12 +236,16 @@ pub fn paint(
     // In range: 0 < scale <= 1, so the product is positive and at most `n`.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let scaled = |n: u32| (f64::from(n) * scale).ceil() as u32;
-    let result = capture_sized(&html, png, scaled(width), scaled(height));
+    let size = CardSize {
+        width: scaled(width),
+        height: scaled(height),
+    };
+    let result = capture_sized(&html, png, size);
     let _ = fs::remove_file(&html);
     result
 }
 
-/// Screenshots `html` into `png` at `width`×`height`.
+/// Screenshots `html` into `png` at `size`.
 ///
 /// JavaScript stays on here because Chromium's `--screenshot` mode writes nothing under
 /// `--blink-settings=scriptEnabled=false`; the cards contain no script (listing text is
@@ -245,7 +253,7 @@ pub fn paint(
 ///
 /// # Errors
 /// Chromium cannot be started or fails.
-fn capture_sized(html: &Path, png: &Path, width: u32, height: u32) -> Result<(), String> {
+fn capture_sized(html: &Path, png: &Path, size: CardSize) -> Result<(), String> {
     let chromium = env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let html = fs::canonicalize(html).map_err(|e| format!("{}: {e}", html.display()))?;
     // A private profile: with the default one, a Chromium already running on this machine
@@ -259,7 +267,7 @@ fn capture_sized(html: &Path, png: &Path, width: u32, height: u32) -> Result<(),
             "--hide-scrollbars",
             "--force-color-profile=srgb",
         ])
-        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--window-size={},{}", size.width, size.height))
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", html.display()))

@@ -3,9 +3,11 @@
 //! ```text
 //! card-preview samples-json [--image FILE]   # the SDK's samples, jco-shaped JSON on stdout
 //! card-preview capture DIR                   # DIR/*.html → DIR/*.png at 1200×630
+//! card-preview paint CSS WIDTHxHEIGHT SCALE OUT.png   # a pre-rendered background
 //! ```
 //!
-//! `card-templates/js/preview.mjs` uses both; Rust designs use `card_preview::run` instead.
+//! `cargo xtask templates build` runs each JavaScript design over `samples-json` and leaves its
+//! HTML in `target/card-preview/NAME/` for `capture`; Rust designs use `card_preview::run` instead.
 
 use std::env;
 use std::path::Path;

@@ -10,6 +10,11 @@ pub const PRICE_UNAVAILABLE: &str = "Price n/a";
 
 /// Appends the decimal digits of `n` with `,` between groups of three (`26800` → `26,800`).
 fn push_grouped(out: &mut String, n: u64) {
+    push_digits(out, n, Some(','));
+}
+
+/// Appends the decimal digits of `n`, with `separator` between groups of three if there is one.
+pub(crate) fn push_digits(out: &mut String, n: u64, separator: Option<char>) {
     // u64::MAX has 20 digits.
     let mut digits = [0u8; 20];
     let mut len = 0;
@@ -25,8 +30,8 @@ fn push_grouped(out: &mut String, n: u64) {
     }
     for i in (0..len).rev() {
         out.push(char::from(digits[i]));
-        if i > 0 && i % 3 == 0 {
-            out.push(',');
+        if let Some(separator) = separator.filter(|_| i > 0 && i % 3 == 0) {
+            out.push(separator);
         }
     }
 }

@@ -1,29 +1,30 @@
-//! `card-sdk`: the WIT bindings, guest glue and HTML/formatting helpers every Rust card design shares.
+//! `card-sdk`: the WIT bindings, the `Design` trait and its guest glue, and the HTML/formatting helpers every Rust card design shares.
 //!
-//! A design crate (`#![no_std]`, `extern crate alloc;`) is mostly its HTML and CSS:
+//! A design crate (`#![no_std]`, `extern crate alloc;`) is only its own style and markup:
 //!
 //! ```
-//! use card_sdk::{CardInput, Guest, Html, RenderError, TemplateInfo};
+//! use card_sdk::{CardInput, Design, Html, RenderError};
 //!
 //! pub struct Hello;
 //!
-//! impl Guest for Hello {
-//!     fn describe() -> TemplateInfo {
-//!         card_sdk::og_template_info("hello", "1.0.0")
-//!     }
+//! impl Design for Hello {
+//!     const NAME: &'static str = "hello";
+//!     const VERSION: &'static str = "1.0.0";
+//!     const STYLE: &'static str = "h1{font-size:64px}";
 //!
-//!     fn render(input: CardInput) -> Result<String, RenderError> {
-//!         card_sdk::require_size(&input, card_sdk::OG_CARD_SIZE)?;
-//!         let mut html = Html::with_capacity(1024);
-//!         html.raw("<!doctype html><meta charset=utf-8><h1 dir=auto>")
-//!             .text(&input.listing.title)
-//!             .raw("</h1>");
-//!         Ok(html.finish())
+//!     fn markup(input: &CardInput, html: &mut Html) -> Result<(), RenderError> {
+//!         html.raw("<h1 dir=auto>").text(&input.listing.title).raw("</h1>");
+//!         Ok(())
 //!     }
 //! }
 //!
 //! card_sdk::export_design!(Hello);
 //! ```
+//!
+//! [`Design`] gives the type the WIT exports (`describe`, and `render` with the size check and
+//! the shared document head of [`Html::document`]); [`export_design!`] exports them from the
+//! component. With the `testing` feature, [`testing`] holds the checks every design's host
+//! tests run.
 //!
 //! The crate is `no_std` + `alloc` so a guest imports nothing: a `std` guest would import
 //! 14 `wasi:*` interfaces even for a pure function, and the `card` world offers none.
@@ -40,6 +41,7 @@ extern crate std;
 // Lets the generated bindings name this crate as `card_sdk::…` from inside and outside.
 extern crate self as card_sdk;
 
+mod design;
 mod escape;
 mod fit;
 mod format;
@@ -49,16 +51,22 @@ mod text;
 
 pub mod fixture;
 pub mod samples;
+#[cfg(feature = "testing")]
+pub mod testing;
 
+pub use design::Design;
 pub use escape::{escape_css_string, escape_html, push_css_string, push_escaped};
 pub use fit::{bold_width_em, fit_size};
 pub use format::{
     Condition, PRICE_UNAVAILABLE, format_count, format_one_decimal, format_price, ram_label,
     size_label, storage_label,
 };
-pub use html::Html;
+pub use html::{FONT_STACK, Html};
 pub use image::{data_uri, push_data_uri, safe_image_data_uri};
-pub use text::{ELLIPSIS, first_grapheme, grapheme_count, truncate_graphemes, visible_text};
+pub use text::{
+    DEFAULT_BRAND, ELLIPSIS, UNTITLED_LISTING, first_grapheme, grapheme_count, truncate_graphemes,
+    visible_text,
+};
 
 /// Bindings generated from `wit/card.wit` (world `card`).
 ///
@@ -86,13 +94,16 @@ pub use bindings::dealbrain::card::types::{
     CardInput, CardSize, Listing, RenderError, TemplateInfo,
 };
 
-/// The Open Graph card size every current design lays out for.
+/// The Open Graph card size (1200×630), the one every current design lays out for
+/// ([`Design::SIZE`]'s default). Designs and tools take it from here; the host reads the size a
+/// design declares in `describe`.
 pub const OG_CARD_SIZE: CardSize = CardSize {
     width: 1200,
     height: 630,
 };
 
-/// `describe` result for a design laid out at [`OG_CARD_SIZE`].
+/// `describe` result for a component laid out at [`OG_CARD_SIZE`] that implements [`Guest`]
+/// itself (the test fixtures); a [`Design`] gets its `describe` from its constants.
 pub fn og_template_info(name: &str, version: &str) -> TemplateInfo {
     TemplateInfo {
         name: name.into(),
@@ -113,7 +124,8 @@ pub fn require_size(input: &CardInput, expected: CardSize) -> Result<(), RenderE
     }
 }
 
-/// Exports a type implementing [`Guest`] as the component's `describe` and `render`.
+/// Exports a type implementing [`Design`] (or [`Guest`] itself, as the test fixtures do) as the
+/// component's `describe` and `render`.
 ///
 /// The exports exist only in `wasm32` builds: on the host, design crates are plain
 /// libraries whose `Guest` impl tests call directly, and several designs can link into one

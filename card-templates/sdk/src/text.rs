@@ -13,6 +13,13 @@ use alloc::string::String;
 /// Appended to truncated text.
 pub const ELLIPSIS: char = '…';
 
+/// The brand a card shows when the host passes one with no visible text, so a card never
+/// shows an empty mark.
+pub const DEFAULT_BRAND: &str = "Deal Brain";
+
+/// The title a card shows for a listing whose title has no visible text.
+pub const UNTITLED_LISTING: &str = "Untitled listing";
+
 const ZWJ: char = '\u{200D}';
 
 /// Whether `c` attaches to the character before it (approximate `Grapheme_Extend`,
@@ -124,7 +131,7 @@ pub fn truncate_graphemes(s: &str, max: usize) -> Cow<'_, str> {
 }
 
 /// `text` trimmed and cut to `max` user-perceived characters; `None` when nothing visible is
-/// left, so a design can fall back (`"Untitled listing"`) or drop the element.
+/// left, so a design can fall back (to [`UNTITLED_LISTING`]) or drop the element.
 pub fn visible_text(text: &str, max: usize) -> Option<Cow<'_, str>> {
     let text = text.trim();
     (!text.is_empty() && max > 0).then(|| truncate_graphemes(text, max))

@@ -20,18 +20,13 @@
 extern crate alloc;
 
 use alloc::borrow::Cow;
-use alloc::string::String;
 
 use card_sdk::{
-    CardInput, Condition, Guest, Html, Listing, OG_CARD_SIZE, RenderError, TemplateInfo,
+    CardInput, Condition, DEFAULT_BRAND, Design, Html, Listing, RenderError, UNTITLED_LISTING,
     first_grapheme, fit_size, format_count, format_one_decimal, format_price, ram_label,
     safe_image_data_uri, storage_label, visible_text,
 };
 
-/// Design name reported by `describe` (used in object keys and `X-Card-Template`).
-pub const NAME: &str = "spotlight";
-/// Design version reported by `describe`; bump it when the pixels change.
-pub const VERSION: &str = "1.0.0";
 /// Colour of the pixel-check band at `y ∈ [0, 12)`, over the full width.
 pub const BAND_COLOR: &str = "#8B5CF6";
 
@@ -40,7 +35,6 @@ const CPU_MAX: usize = 60;
 const SELLER_MAX: usize = 40;
 const CHIP_MAX: usize = 28;
 const BRAND_MAX: usize = 32;
-const DEFAULT_BRAND: &str = "Deal Brain";
 /// Scores at or above this are shown as `99,999+`: no real listing gets near it, and a
 /// 300-digit figure (`f64::MAX`) would only be an ellipsis.
 const SCORE_CAP: f64 = 100_000.0;
@@ -106,27 +100,46 @@ impl Verdict {
 /// The `spotlight` design.
 pub struct Spotlight;
 
-impl Guest for Spotlight {
-    fn describe() -> TemplateInfo {
-        card_sdk::og_template_info(NAME, VERSION)
-    }
+impl Design for Spotlight {
+    const NAME: &'static str = "spotlight";
+    const VERSION: &'static str = "1.0.0";
+    const STYLE: &'static str = STYLE;
+    const CAPACITY: usize = 10 * 1024;
 
-    fn render(input: CardInput) -> Result<String, RenderError> {
-        card_sdk::require_size(&input, OG_CARD_SIZE)?;
-        Ok(render_card(&input))
+    /// Never fails: every missing field has a fallback.
+    fn markup(input: &CardInput, html: &mut Html) -> Result<(), RenderError> {
+        let listing = &input.listing;
+        let image = input
+            .image_data_uri
+            .as_deref()
+            .and_then(safe_image_data_uri);
+        html.raw("<div class=\"card\"><div class=\"band\"></div><main class=\"info\">");
+        brand(html, &input.brand);
+        let title =
+            visible_text(&listing.title, TITLE_MAX).unwrap_or(Cow::Borrowed(UNTITLED_LISTING));
+        html.raw("<h1 class=\"title\" dir=\"auto\">")
+            .text(&title)
+            .raw("</h1>");
+        cpu(html, listing);
+        chips(html, listing);
+        buy(html, listing, image);
+        html.raw("</main>");
+        score(html, listing);
+        html.raw("</div>");
+        Ok(())
     }
 }
 
 card_sdk::export_design!(Spotlight);
 
-/// The page's fixed CSS. Listing data never goes here.
-const STYLE: &str = r#"
-*{box-sizing:border-box;margin:0;padding:0}
-html,body{width:1200px;height:630px;overflow:hidden;background:#0C0A1D}
-body{font-family:"Noto Sans","DejaVu Sans","Liberation Sans","Noto Sans CJK SC","Noto Sans Arabic","Noto Sans Hebrew","Noto Color Emoji",sans-serif;color:#FFFFFF;-webkit-font-smoothing:antialiased}
-.card{position:relative;width:1200px;height:630px;display:flex;gap:48px;padding:60px 56px 52px 64px;
+/// The page's own CSS, after the SDK's reset and font stack (`Html::document`). Listing data
+/// never goes here.
+const STYLE: &str = r"
+html,body{background:#0C0A1D}
+body{color:#FFFFFF}
+.card{position:relative;width:100%;height:100%;display:flex;gap:48px;padding:60px 56px 52px 64px;
  background:radial-gradient(760px 520px at 84% 46%,rgba(139,92,246,.30),transparent 65%),radial-gradient(620px 420px at 0% 100%,rgba(56,189,248,.10),transparent 60%),linear-gradient(155deg,#17123A 0%,#0E0B24 55%,#0A0818 100%)}
-.band{position:absolute;left:0;top:0;width:1200px;height:12px;background:#8B5CF6;z-index:10}
+.band{position:absolute;left:0;top:0;width:100%;height:12px;background:#8B5CF6;z-index:10}
 .info{flex:1;min-width:0;display:flex;flex-direction:column}
 .brand{display:flex;align-items:center;gap:14px;height:40px}
 .mark{flex:none;width:40px;height:40px;border-radius:11px;background:#8B5CF6;color:#FFFFFF;font-size:17px;font-weight:800;display:flex;align-items:center;justify-content:center;text-transform:uppercase}
@@ -175,41 +188,13 @@ body{font-family:"Noto Sans","DejaVu Sans","Liberation Sans","Noto Sans CJK SC",
 .foot{margin-top:24px;padding-top:20px;border-top:1px solid rgba(167,139,250,.22);font-size:20px;color:#C7D2FE;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .foot b{color:#FFFFFF;font-weight:700}
 .empty{margin:auto 0;display:flex;flex-direction:column;align-items:center;gap:18px;text-align:center;color:#8B87B8;font-size:22px;font-weight:700;letter-spacing:1.5px;text-transform:uppercase}
-"#;
+";
 
 /// A CPU icon for the CPU line.
 const CPU_ICON: &str = r##"<svg width="24" height="24" viewBox="0 0 24 24" fill="none" stroke="#A78BFA" stroke-width="1.8" stroke-linecap="round" aria-hidden="true"><rect x="6" y="6" width="12" height="12" rx="2"/><rect x="9.5" y="9.5" width="5" height="5" rx=".8"/><path d="M9 3v3M15 3v3M9 18v3M15 18v3M3 9h3M3 15h3M18 9h3M18 15h3"/></svg>"##;
 
 /// A gauge outline for the "No deal score" panel.
 const GAUGE_ICON: &str = r##"<svg width="150" height="110" viewBox="0 0 64 46" fill="none" stroke="#6D5DB3" stroke-width="3" stroke-linecap="round" aria-hidden="true"><path d="M6 40a26 26 0 0 1 52 0"/><path d="M32 40l12-16"/><circle cx="32" cy="40" r="3.5"/><path d="M12 24l3 2M32 14v4M52 24l-3 2"/></svg>"##;
-
-/// Renders the card for `input`; never fails: every missing field has a fallback.
-pub fn render_card(input: &CardInput) -> String {
-    let listing = &input.listing;
-    let image = input
-        .image_data_uri
-        .as_deref()
-        .and_then(safe_image_data_uri);
-    let mut html = Html::with_capacity(10 * 1024 + image.map_or(0, str::len));
-    html.raw("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">")
-        .raw("<meta name=\"viewport\" content=\"width=1200,height=630\"><style>")
-        .raw(STYLE)
-        .raw("</style></head><body><div class=\"card\"><div class=\"band\"></div>")
-        .raw("<main class=\"info\">");
-    brand(&mut html, &input.brand);
-    let title =
-        visible_text(&listing.title, TITLE_MAX).unwrap_or(Cow::Borrowed("Untitled listing"));
-    html.raw("<h1 class=\"title\" dir=\"auto\">")
-        .text(&title)
-        .raw("</h1>");
-    cpu(&mut html, listing);
-    chips(&mut html, listing);
-    buy(&mut html, listing, image);
-    html.raw("</main>");
-    score(&mut html, listing);
-    html.raw("</div></body></html>");
-    html.finish()
-}
 
 fn brand(html: &mut Html, brand: &str) {
     let name = visible_text(brand, BRAND_MAX).unwrap_or(Cow::Borrowed(DEFAULT_BRAND));
@@ -428,20 +413,17 @@ fn figure_block(html: &mut Html, figure: &str, unit: &'static str) {
 
 #[cfg(test)]
 mod tests {
-    extern crate std;
-
     use super::*;
-    use card_preview::conformance::{self, Expect, TINY_PNG as IMAGE, sample};
+    use alloc::string::String;
+    use card_sdk::testing::{self, Expect, TINY_PNG as IMAGE, sample};
 
     fn render(input: CardInput) -> String {
-        conformance::render::<Spotlight>(input)
+        testing::render::<Spotlight>(input)
     }
 
     #[test]
     fn meets_the_host_contract() {
-        conformance::check::<Spotlight>(&Expect {
-            name: "spotlight",
-            version: "1.0.0",
+        testing::check::<Spotlight>(&Expect {
             marker: BAND_COLOR,
             placeholder: None,
         });
@@ -518,8 +500,6 @@ mod tests {
         assert!(!html.contains("Sold by"));
         assert!(!html.contains("class=\"thumb\""));
         let html = render(sample("empty-strings"));
-        assert!(html.contains(">Deal Brain<"));
-        assert!(html.contains("Untitled listing"));
         assert!(!html.contains("class=\"cpu\""));
         assert!(!html.contains("Sold by"));
     }
@@ -535,12 +515,5 @@ mod tests {
         let html = render(sample("long-title"));
         assert!(html.contains(">1,234.6<"));
         assert!(html.len() < 14 * 1024 + IMAGE.len(), "{} bytes", html.len());
-    }
-
-    #[test]
-    fn text_is_marked_for_bidi() {
-        let html = render(sample("rtl-arabic"));
-        assert!(html.contains("<h1 class=\"title\" dir=\"auto\">حاسوب"));
-        assert!(html.contains("<bdi>متجر الحاسوب</bdi>"));
     }
 }
