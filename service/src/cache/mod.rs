@@ -7,7 +7,6 @@
 
 pub mod breaker;
 pub mod memory;
-pub mod provision;
 pub mod s3;
 
 use std::time::SystemTime;
@@ -24,7 +23,7 @@ use crate::render::pipeline::card_input;
 use crate::render::templates::LoadedTemplate;
 
 /// Every cached image lives under this prefix; nothing else in the bucket is ours to touch.
-pub const PREFIX: &str = "card-images/";
+pub const PREFIX: &str = card_bucket::layout::CARD_IMAGES;
 
 /// Bumped when the way we render changes in a way the fingerprint inputs do not show.
 const RENDERER_EPOCH: &str = "card-service/1";
