@@ -1,25 +1,24 @@
-//! Bucket provisioning (`cargo xtask provision-bucket`'s logic) against a real S3 server: it is
-//! idempotent, what it stores reads back as intended, and the policy makes `card-images/*` and
-//! nothing else public (checked where the server enforces policies: moto does, LocalStack not).
+//! Bucket provisioning (`card-bucket`, the logic of `cargo xtask provision-bucket`) against a real
+//! S3 server: it is idempotent, what it stores reads back as intended, and the policy makes
+//! `card-images/*` and nothing else public (checked where the server enforces policies: moto
+//! does, LocalStack not).
 
 use anyhow::ensure;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule, ExpirationStatus, LifecycleRuleFilter};
+use card_bucket::{AccessLog, BucketSpec, Change, Step};
 use card_e2e::S3Server;
 use card_service::cache::S3Settings;
-use card_service::cache::provision::{self, AccessLog, BucketSpec, Change};
 use serde_json::json;
 
 fn spec(bucket: &str) -> BucketSpec {
-    let mut spec = BucketSpec::from_settings(&S3Settings {
-        bucket_name: bucket.into(),
-        ..S3Settings::default()
-    });
+    let defaults = S3Settings::default();
+    let mut spec = BucketSpec::new(bucket, &defaults.region, defaults.cache_ttl_seconds);
     spec.access_log = Some(AccessLog::for_bucket(&format!("{bucket}-logs"), bucket));
     spec
 }
 
-fn operations(steps: &[provision::Step]) -> Vec<&'static str> {
+fn operations(steps: &[Step]) -> Vec<&'static str> {
     steps
         .iter()
         .filter_map(|s| s.change.as_ref().map(Change::operation))
@@ -32,7 +31,7 @@ async fn provisioning_twice_changes_nothing_the_second_time() -> anyhow::Result<
     let client = s3.client();
     let spec = spec("provision-twice");
 
-    let first = provision::ensure(&client, &spec, |_| {}).await?;
+    let first = card_bucket::ensure(&client, &spec, |_| {}).await?;
     assert_eq!(
         operations(&first),
         [
@@ -46,7 +45,7 @@ async fn provisioning_twice_changes_nothing_the_second_time() -> anyhow::Result<
             "PutBucketLogging"
         ]
     );
-    let second = provision::ensure(&client, &spec, |_| {}).await?;
+    let second = card_bucket::ensure(&client, &spec, |_| {}).await?;
     assert_eq!(operations(&second), Vec::<&str>::new(), "{second:#?}");
 
     // What the server stores reads back as intended, through the SDK rather than our reader.
@@ -91,7 +90,7 @@ async fn provisioning_twice_changes_nothing_the_second_time() -> anyhow::Result<
     // A longer TTL changes the lifecycle rule and nothing else.
     let mut longer = spec.clone();
     longer.expire_after_days = 45;
-    let third = provision::ensure(&client, &longer, |_| {}).await?;
+    let third = card_bucket::ensure(&client, &longer, |_| {}).await?;
     assert_eq!(operations(&third), ["PutBucketLifecycleConfiguration"]);
     Ok(())
 }
@@ -101,7 +100,7 @@ async fn only_card_images_are_public() -> anyhow::Result<()> {
     let s3 = S3Server::start().await?;
     let client = s3.client();
     let spec = spec("provision-public");
-    provision::ensure(&client, &spec, |_| {}).await?;
+    card_bucket::ensure(&client, &spec, |_| {}).await?;
     for key in ["card-images/x", "private/x"] {
         client
             .put_object()
@@ -169,8 +168,8 @@ async fn rules_someone_else_set_are_kept() -> anyhow::Result<()> {
 
     let mut spec = spec(bucket);
     spec.access_log = None;
-    provision::ensure(&client, &spec, |_| {}).await?;
-    let again = provision::ensure(&client, &spec, |_| {}).await?;
+    card_bucket::ensure(&client, &spec, |_| {}).await?;
+    let again = card_bucket::ensure(&client, &spec, |_| {}).await?;
     assert_eq!(operations(&again), Vec::<&str>::new(), "{again:#?}");
 
     let cors = client.get_bucket_cors().bucket(bucket).send().await?;

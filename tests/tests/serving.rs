@@ -5,10 +5,10 @@
 
 use anyhow::{Context, ensure};
 use aws_sdk_s3::primitives::ByteStream;
+use card_bucket::BucketSpec;
 use card_e2e::s3::S3Server;
 use card_e2e::service::{TestService, http};
 use card_service::cache::S3Settings;
-use card_service::cache::provision::{self, BucketSpec};
 use reqwest::header::{self, HeaderName};
 use reqwest::{Method, StatusCode};
 
@@ -50,11 +50,9 @@ async fn provisioned<'a>(
     bucket: &'a str,
     mode: &'a str,
 ) -> anyhow::Result<Vec<(&'a str, &'a str)>> {
-    let spec = BucketSpec::from_settings(&S3Settings {
-        bucket_name: bucket.into(),
-        ..S3Settings::default()
-    });
-    provision::ensure(&s3.client(), &spec, |_| {}).await?;
+    let defaults = S3Settings::default();
+    let spec = BucketSpec::new(bucket, &defaults.region, defaults.cache_ttl_seconds);
+    card_bucket::ensure(&s3.client(), &spec, |_| {}).await?;
     Ok(serving(mode, s3.endpoint(), bucket))
 }
 

@@ -7,7 +7,6 @@
 
 use anyhow::{Result, bail};
 use aws_sdk_s3::error::DisplayErrorContext;
-use card_service::cache::provision;
 use card_service::settings::Settings;
 
 use crate::checks::{self, Check, Outcome};
@@ -121,14 +120,14 @@ async fn s3_rows(args: &TargetArgs, settings: &Settings) -> Result<[Check; 2]> {
             ),
         ]);
     }
-    let configured = match provision::read_state(&client, &spec).await {
+    let configured = match card_bucket::read_state(&client, &spec).await {
         Err(err) => Check::failed(
             CONFIGURED,
             format!("cannot read its configuration: {err}"),
             "use credentials allowed s3:GetBucket* (the service's least-privilege role is not)",
         ),
         Ok(state) => {
-            let plan = provision::plan(&spec, &state);
+            let plan = card_bucket::plan(&spec, &state);
             let off: Vec<String> = plan
                 .iter()
                 .filter(|step| step.change.is_some())

@@ -1,14 +1,13 @@
 //! `cargo xtask provision-bucket`: the card bucket as the service needs it, idempotently.
 //!
-//! The logic lives in `card_service::cache::provision` (so the end-to-end tests run the same
-//! code); this module picks the target, prints each step and, with `--dry-run`, the AWS CLI line
-//! of each call it would make. `cargo xtask dev` and `localstack up` provision through
-//! [`provision`] too.
+//! The logic lives in the `card-bucket` crate (so the end-to-end tests run the same code); this
+//! module picks the target, prints each step and, with `--dry-run`, the AWS CLI line of each call
+//! it would make. `cargo xtask dev` and `localstack up` provision through [`provision`] too.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use card_service::cache::provision::{self, AccessLog, BucketSpec, BucketState};
+use card_bucket::{AccessLog, BucketSpec, BucketState};
 use card_service::settings::Settings;
 
 use crate::s3_server::Running;
@@ -85,7 +84,7 @@ impl ProvisionBucket {
 
 /// The `--print-iam-policy` output, which docs/setup-aws.md shows verbatim.
 pub fn iam_policy_text(bucket: &str) -> String {
-    serde_json::to_string_pretty(&provision::iam_policy(bucket))
+    serde_json::to_string_pretty(&card_bucket::iam_policy(bucket))
         .unwrap_or_else(|e| format!("could not print the policy: {e}"))
 }
 
@@ -106,7 +105,7 @@ pub async fn provision(target: &Target, spec: &BucketSpec, mode: Mode) -> Result
         }
     ));
     let client = target.client().await;
-    let state = match provision::read_state(&client, spec).await {
+    let state = match card_bucket::read_state(&client, spec).await {
         Ok(state) => state,
         Err(err) if mode == Mode::DryRun => {
             eprintln!(
@@ -120,7 +119,7 @@ pub async fn provision(target: &Target, spec: &BucketSpec, mode: Mode) -> Result
             });
         }
     };
-    let steps = provision::plan(spec, &state);
+    let steps = card_bucket::plan(spec, &state);
     let mut changes = 0;
     for step in &steps {
         let Some(change) = &step.change else {
@@ -172,15 +171,16 @@ pub async fn provision_local(running: &Running, settings: &Settings) -> Result<(
 mod tests {
     use std::fs;
 
+    use card_bucket::{Change, plan};
     use card_service::cache::S3Settings;
-    use card_service::cache::provision::{BucketState, plan};
     use serde_json::Value;
 
     use super::*;
+    use crate::s3_target;
     use crate::util::project_root;
 
     fn default_spec() -> BucketSpec {
-        BucketSpec::from_settings(&S3Settings::default())
+        s3_target::spec(&S3Settings::default())
     }
 
     /// The fenced block after the line containing `marker` in docs/setup-aws.md.
@@ -246,17 +246,17 @@ mod tests {
             let Some(change) = step.change else { continue };
             let cli = change.cli();
             match change {
-                provision::Change::CreateBucket { .. } => assert!(script.contains("create-bucket")),
-                provision::Change::PutPublicAccessBlock { .. } => {
+                Change::CreateBucket { .. } => assert!(script.contains("create-bucket")),
+                Change::PutPublicAccessBlock { .. } => {
                     let wanted = cli.rsplit(' ').next().unwrap();
                     assert!(script.contains(wanted), "the hook lacks {wanted}");
                 }
-                provision::Change::PutCors { .. } => assert_eq!(json("cors"), cli_json(&cli)),
-                provision::Change::PutLifecycle { .. } => {
+                Change::PutCors { .. } => assert_eq!(json("cors"), cli_json(&cli)),
+                Change::PutLifecycle { .. } => {
                     assert_eq!(json("lifecycle"), cli_json(&cli))
                 }
-                provision::Change::PutPolicy { policy, .. } => assert_eq!(json("policy"), policy),
-                provision::Change::PutLogging { .. } => {}
+                Change::PutPolicy { policy, .. } => assert_eq!(json("policy"), policy),
+                Change::PutLogging { .. } => {}
             }
         }
         // A TTL that is not whole days rounds up, as ttl_days does.

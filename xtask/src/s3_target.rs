@@ -10,8 +10,8 @@ use std::net::IpAddr;
 
 use anyhow::{Result, bail};
 use aws_sdk_s3::Client;
+use card_bucket::BucketSpec;
 use card_service::cache::S3Settings;
-use card_service::cache::provision::BucketSpec;
 use card_service::settings::Settings;
 
 use crate::s3_server::{self, Backend, Running};
@@ -111,7 +111,7 @@ impl Target {
 
     /// The bucket as the service's settings want it provisioned.
     pub fn spec(&self) -> BucketSpec {
-        BucketSpec::from_settings(&self.s3)
+        spec(&self.s3)
     }
 
     /// The URL anyone can GET an object at without credentials: path-style on a custom endpoint
@@ -172,6 +172,12 @@ impl fmt::Display for Target {
             _ => write!(f, "{bucket} on AWS ({})", self.s3.region),
         }
     }
+}
+
+/// The bucket of these settings, as [`BucketSpec::new`] provisions it: expiry after
+/// `S3__CACHE_TTL_SECONDS`, CORS from any origin, no access log.
+pub fn spec(s3: &S3Settings) -> BucketSpec {
+    BucketSpec::new(&s3.bucket_name, &s3.region, s3.cache_ttl_seconds)
 }
 
 /// `http://127.0.0.1:4566`, `http://localhost:9000`, `http://[::1]:4566`.

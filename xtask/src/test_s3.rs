@@ -13,10 +13,8 @@ use std::{
 
 use anyhow::{Result, bail};
 use aws_sdk_s3::{Client, primitives::ByteStream};
-use card_service::cache::{
-    PREFIX,
-    provision::{self, Aspect, BucketSpec},
-};
+use card_bucket::layout::CARD_IMAGES as PREFIX;
+use card_bucket::{Aspect, BucketSpec, BucketState};
 
 use crate::s3_target::{Target, TargetArgs};
 use crate::util;
@@ -163,7 +161,7 @@ impl TestS3 {
                 .await;
             let state = steps
                 .run("read bucket configuration", async {
-                    let state = provision::read_state(&client, &spec)
+                    let state = card_bucket::read_state(&client, &spec)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e} (fix: {})", target.fix_hint()))?;
                     Ok((state, Verdict::Pass("CORS, lifecycle, policy".into())))
@@ -210,12 +208,8 @@ impl TestS3 {
 }
 
 /// Pass when `aspect` of the bucket is as `provision-bucket` sets it.
-fn configured(
-    spec: &BucketSpec,
-    state: &provision::BucketState,
-    aspect: Aspect,
-) -> Result<Verdict> {
-    let step = provision::plan(spec, state)
+fn configured(spec: &BucketSpec, state: &BucketState, aspect: Aspect) -> Result<Verdict> {
+    let step = card_bucket::plan(spec, state)
         .into_iter()
         .find(|step| step.aspect == aspect)
         .ok_or_else(|| anyhow::anyhow!("no {aspect} step in the plan"))?;

@@ -7,7 +7,6 @@
 
 pub mod breaker;
 pub mod memory;
-pub mod provision;
 pub mod s3;
 mod settings;
 
@@ -21,7 +20,7 @@ pub use s3::{PutOutcome, S3Store, StoreError};
 pub use settings::{CacheSettings, S3Settings};
 
 /// Every cached image lives under this prefix; nothing else in the bucket is ours to touch.
-pub const PREFIX: &str = "card-images/";
+pub const PREFIX: &str = card_bucket::layout::CARD_IMAGES;
 
 /// Identifies one rendered image: the design, the listing, the fingerprint of everything the
 /// image depends on (computed by `cards.rs`, which knows what a card shows) and the format.

@@ -367,23 +367,9 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let message = match &e {
-        SdkError::ServiceError(service) => {
-            let err = service.err();
-            format!(
-                "{}: {}",
-                err.code().unwrap_or("error"),
-                err.message().unwrap_or("no message")
-            )
-        }
-        other => format!(
-            "{}",
-            aws_smithy_types::error::display::DisplayErrorContext(other)
-        ),
-    };
     StoreError::Call {
         operation,
         key: key.into(),
-        message,
+        message: card_bucket::sdk_error_text(&e),
     }
 }

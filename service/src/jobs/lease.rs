@@ -27,7 +27,7 @@ use crate::cache::StoreError;
 use crate::cache::s3::{call_error, is_precondition_failed};
 
 /// Lease objects live here, outside `card-images/`, so the cleanup job never sees them.
-pub const PREFIX: &str = "jobs/leases/";
+pub const PREFIX: &str = card_bucket::layout::JOB_LEASES;
 
 /// What a lease object says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
