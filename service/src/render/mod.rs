@@ -1,6 +1,6 @@
 //! Rendering: listing → design (WebAssembly) → HTML → Chromium → image bytes.
 //!
-//! `pipeline.rs` lists the steps; `templates.rs` owns wasmtime; `browser.rs` owns Chromium;
+//! `pipeline.rs` lists the steps; `templates.rs` owns wasmtime; `browser/` owns Chromium;
 //! `encode.rs` recompresses PNG captures; `images.rs` inlines listing images.
 
 pub mod browser;
