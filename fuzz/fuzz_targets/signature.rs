@@ -14,29 +14,46 @@ fuzz_target!(|input: (&str, &str, &str)| {
 
     // Anything a client sends: no panic, and a guessed signature does not verify.
     let result = signer.verify(path, Some(forged));
-    if !forged.contains(&format!("{SIGNATURE_PARAM}=")) && !forged.split('&').any(|s| s == SIGNATURE_PARAM) {
+    if !forged.contains(&format!("{SIGNATURE_PARAM}="))
+        && !forged.split('&').any(|s| s == SIGNATURE_PARAM)
+    {
         assert_eq!(result, Err(SignatureError::Required));
     } else {
-        assert!(result.is_err(), "forged signature accepted: {path:?} {forged:?}");
+        assert!(
+            result.is_err(),
+            "forged signature accepted: {path:?} {forged:?}"
+        );
     }
 
     // What we sign verifies, under the current key set and after the old key is dropped.
     if path.contains('?') {
         return;
     }
-    let url = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+    let url = if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    };
     let signed = signer.sign_path(&url);
     let (signed_path, signed_query) = match signed.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (signed.as_str(), None),
     };
     assert_eq!(signed_path, path);
-    assert_eq!(signer.verify(signed_path, signed_query), Ok(()), "{signed:?}");
+    assert_eq!(
+        signer.verify(signed_path, signed_query),
+        Ok(()),
+        "{signed:?}"
+    );
     assert_eq!(
         Signer::new(vec![NEW_KEY.to_vec()]).verify(signed_path, signed_query),
         Ok(())
     );
-    assert!(Signer::new(vec![OLD_KEY.to_vec()]).verify(signed_path, signed_query).is_err());
+    assert!(
+        Signer::new(vec![OLD_KEY.to_vec()])
+            .verify(signed_path, signed_query)
+            .is_err()
+    );
     // Another path with the same query is refused.
     let other = format!("{path}x");
     assert!(signer.verify(&other, signed_query).is_err());

@@ -20,7 +20,7 @@ use tokio::{
 
 use crate::{
     install, provision_bucket, s3_server, templates,
-    util::{self, cargo_metadata, project_root},
+    util::{self, project_root},
 };
 
 /// How long the service may take from exec to a 200 from `/readyz` (browser launch, template
@@ -53,17 +53,7 @@ impl Dev {
             Some(running)
         };
 
-        util::step("building card-service");
-        util::run(util::cargo().current_dir(&root).args([
-            "build",
-            "--package",
-            "card-service",
-            "--bin",
-            "card-service",
-        ]))?;
-        let binary = cargo_metadata(&root.join("Cargo.toml"))?
-            .target_directory
-            .join("debug/card-service");
+        let binary = util::build_service(false)?;
 
         let mut cmd = Command::new(&binary);
         cmd.current_dir(&root)

@@ -1,8 +1,11 @@
 //! `cargo xtask test`: everything CI runs, on a machine that may have none of it installed.
 //!
-//! Steps: prerequisites, template build, the templates' host unit tests, the workspace tests
-//! with the environment they need, then each fuzz target briefly (`--fuzz-seconds`, 15 s).
-//! The last line counts the tests (`xtask: N passed, N failed`; a fuzz target counts as one).
+//! Steps: formatting and lints first (cheap, and the commonest failure), prerequisites, the
+//! template build, the templates' host unit tests, the workspace tests with the environment
+//! they need, then each fuzz target briefly (`--fuzz-seconds`, 15 s). Pass-through arguments
+//! narrow the run to the tests they name and skip the formatting and lint checks.
+//! The last line counts the tests (`xtask: N passed, N failed`; a fuzz target, and each
+//! formatting or lint check, counts as one).
 
 use std::{
     io::{BufRead, BufReader, Write},
@@ -41,7 +44,33 @@ impl Test {
         let root = project_root();
         let mut tally = Tally::default();
 
-        let browser = step(1, "install prerequisites", || {
+        let templates_manifest = root.join("card-templates/Cargo.toml");
+        // A developer's `cargo xtask test -- -p card-e2e --test NAME` wants that test, now.
+        let checks = self.args.is_empty();
+
+        step(1, "cargo fmt --check", || {
+            if !checks {
+                eprintln!("    skipped: pass-through arguments narrow the run");
+                return Ok(());
+            }
+            // The fuzz targets are a package of their own too; formatting needs no nightly.
+            // (`--all` there would format card-request's whole workspace a second time.)
+            let fuzz = ["--manifest-path", "fuzz/Cargo.toml"];
+            let templates = ["--all", "--manifest-path", "card-templates/Cargo.toml"];
+            for selection in [&["--all"][..], &templates[..], &fuzz[..]] {
+                util::run(
+                    util::cargo()
+                        .current_dir(&root)
+                        .args(["fmt", "--check"])
+                        .args(selection),
+                )
+                .context("fix: `cargo fmt` with the same arguments, without --check")?;
+                tally.passed += 1;
+            }
+            Ok(())
+        })?;
+
+        let browser = step(2, "install prerequisites", || {
             let browser = install::browser()?;
             install::wasm_target()?;
             if env_nonempty("S3_ENDPOINT").is_none() {
@@ -54,22 +83,56 @@ impl Test {
             Ok(browser)
         })?;
 
-        step(2, "cargo xtask templates build", || {
+        step(3, "cargo clippy -D warnings", || {
+            if !checks {
+                eprintln!("    skipped: pass-through arguments narrow the run");
+                return Ok(());
+            }
+            let everything = ["--workspace", "--all-targets"];
+            // The components as `templates build` builds them (the preview tool is host-only).
+            let components = [
+                "--workspace",
+                "--exclude",
+                "card-preview",
+                "--lib",
+                "--target",
+                install::WASM_TARGET,
+            ];
+            for (manifest, selection) in [
+                (root.join("Cargo.toml"), &everything[..]),
+                (templates_manifest.clone(), &everything[..]),
+                (templates_manifest.clone(), &components[..]),
+            ] {
+                util::run(
+                    util::cargo()
+                        .current_dir(&root)
+                        .arg("clippy")
+                        .arg("--manifest-path")
+                        .arg(manifest)
+                        .args(selection)
+                        .args(["--", "-D", "warnings"]),
+                )?;
+                tally.passed += 1;
+            }
+            Ok(())
+        })?;
+
+        step(4, "cargo xtask templates build", || {
             templates::build().map(drop)
         })?;
 
-        step(3, "cargo test (card-templates, host)", || {
+        step(5, "cargo test (card-templates, host)", || {
             let mut cmd = util::cargo();
             cmd.current_dir(&root)
                 .args(["test", "--no-fail-fast"])
                 .arg("--manifest-path")
-                .arg(root.join("card-templates/Cargo.toml"))
+                .arg(&templates_manifest)
                 .arg("--workspace");
             tally = tally.add(run_counting(&mut cmd)?);
             Ok(())
         })?;
 
-        step(4, "cargo test --workspace", || {
+        step(6, "cargo test --workspace", || {
             let mut cmd = util::cargo();
             // Every test binary runs even after one fails, so a run reports all failures.
             cmd.current_dir(&root).args(["test", "--no-fail-fast"]);
@@ -90,7 +153,7 @@ impl Test {
             Ok(())
         })?;
 
-        step(5, "cargo fuzz (card-request)", || {
+        step(7, "cargo fuzz (card-request)", || {
             if self.fuzz_seconds == 0 {
                 eprintln!("    skipped: --fuzz-seconds 0");
                 return Ok(());
@@ -114,12 +177,18 @@ impl Test {
     }
 }
 
-const STEPS: usize = 5;
+const STEPS: usize = 7;
 
-/// Runs one step; a failure names it.
+/// Runs one step and says how long it took; a failure names it.
 fn step<T>(number: usize, name: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
     util::step(format_args!("[{number}/{STEPS}] {name}"));
-    work().with_context(|| format!("step {number}/{STEPS} `{name}` failed"))
+    let started = Instant::now();
+    let done = work().with_context(|| format!("step {number}/{STEPS} `{name}` failed"))?;
+    eprintln!(
+        "    [{number}/{STEPS}] done in {}",
+        util::human_duration(started.elapsed())
+    );
+    Ok(done)
 }
 
 /// Runs `cargo test`, echoing its output as it comes and counting its results.

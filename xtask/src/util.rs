@@ -76,6 +76,34 @@ pub fn cargo() -> Command {
     cmd
 }
 
+/// The packages every `cargo build` of the service names beside `card-service`: the running
+/// xtask's own. Cargo turns on a dependency's features for the packages a command selects, and
+/// xtask (through card-e2e's testcontainers and clap) turns on more of them (rustls' `logging`,
+/// futures-util's `io`, tower's `balance`, …) than card-service alone: `-p card-service` by
+/// itself resolved 65 build units differently, and compiled them, wasmtime and the AWS SDK
+/// among them, a second time beside what `cargo xtask` had just built (docs/performance.md,
+/// "Build").
+const SERVICE_BUILD_PACKAGES: [&str; 4] = ["--package", "xtask", "--package", "card-service"];
+
+/// Builds the `card-service` binary (debug, or release) with the dependency builds `cargo
+/// xtask` and `cargo test --workspace` use, and returns its path.
+pub fn build_service(release: bool) -> Result<PathBuf> {
+    let root = project_root();
+    let profile = if release { "release" } else { "debug" };
+    step(format_args!("building card-service ({profile})"));
+    let mut cmd = cargo();
+    cmd.current_dir(&root)
+        .arg("build")
+        .args(SERVICE_BUILD_PACKAGES)
+        .args(["--bin", "card-service"]);
+    if release {
+        cmd.arg("--release");
+    }
+    run(&mut cmd)?;
+    let target = cargo_metadata(&root.join("Cargo.toml"))?.target_directory;
+    Ok(target.join(profile).join("card-service"))
+}
+
 /// Removes what `cargo run` exports to the xtask process (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`,
 /// `CARGO_PRIMARY_PACKAGE`, …) from a command that runs cargo. Inherited, they reach the nested
 /// build's build scripts and crates that read them (`ring`'s build script is fingerprinted on
@@ -229,6 +257,10 @@ pub fn human_duration(duration: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use anyhow::ensure;
+
     use super::*;
 
     #[test]
@@ -240,6 +272,111 @@ mod tests {
             show(&cmd),
             r"PIP_NO_INPUT=1 pip install 'moto[s3]==5.2.5' 'it'\''s'"
         );
+    }
+
+    /// `cargo xtask` builds xtask without dev-dependencies; `cargo xtask test` builds the whole
+    /// workspace with them (and the templates' workspace likewise, beside `card-preview` alone).
+    /// A crate both build with different features is compiled twice, and so is every crate
+    /// above it: name the missing feature in a normal dependency (as tests/Cargo.toml does for
+    /// num-traits) so both resolve it alike.
+    #[test]
+    fn host_builds_resolve_features_alike() -> Result<()> {
+        let root = project_root();
+        for (manifest, alone) in [
+            (root.join("Cargo.toml"), "xtask"),
+            (root.join("card-templates/Cargo.toml"), "card-preview"),
+        ] {
+            let built = resolved_features(&manifest, &["--package", alone, "--edges", "no-dev"])?;
+            let tested = resolved_features(&manifest, &["--workspace"])?;
+            let differ: Vec<String> = built
+                .iter()
+                .filter_map(|(package, features)| {
+                    let other = tested.get(package).filter(|other| *other != features)?;
+                    Some(format!(
+                        "  {package}: {features:?} for -p {alone}, {other:?} for tests"
+                    ))
+                })
+                .collect();
+            assert!(
+                differ.is_empty(),
+                "{}: these crates would compile twice:\n{}",
+                manifest.display(),
+                differ.join("\n")
+            );
+        }
+        Ok(())
+    }
+
+    /// Each package `cargo tree` resolves for a selection → its feature lists (a crate built
+    /// both for build scripts and for the target can have two).
+    fn resolved_features(
+        manifest: &Path,
+        selection: &[&str],
+    ) -> Result<BTreeMap<String, BTreeSet<String>>> {
+        let tree = read(
+            cargo()
+                .arg("tree")
+                .arg("--manifest-path")
+                .arg(manifest)
+                .args(["--prefix", "none", "--format", "{p} {f}"])
+                .args(selection),
+        )?;
+        let mut resolved: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for line in tree.lines() {
+            // `name vX.Y.Z [(path)] [features] [(proc-macro)] [(*)]`
+            let words: Vec<&str> = line
+                .split_whitespace()
+                .filter(|w| !matches!(*w, "(*)" | "(proc-macro)"))
+                .collect();
+            let [name, version, rest @ ..] = &words[..] else {
+                continue;
+            };
+            let features = rest.last().filter(|w| !w.ends_with(')')).unwrap_or(&"");
+            resolved
+                .entry(format!("{name} {version}"))
+                .or_default()
+                .insert(features.to_string());
+        }
+        ensure!(!resolved.is_empty(), "`cargo tree` listed no package");
+        Ok(resolved)
+    }
+
+    /// A cargo (or cargo-fuzz) that inherits what `cargo run` exported to xtask rebuilds `ring`
+    /// and everything above it: each `Command::new` naming cargo drops those variables at once.
+    #[test]
+    fn every_cargo_xtask_spawns_drops_the_cargo_run_environment() -> Result<()> {
+        // Split, so this test's own source does not match.
+        let spawn = ["Command", "::new("].concat();
+        let mut files = vec![project_root().join("xtask/src")];
+        let mut offenders = Vec::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path)? {
+                    files.push(entry?.path());
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|ext| ext != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path)?;
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let spawns_cargo = line.contains(&spawn) && line.to_lowercase().contains("cargo");
+                let cleaned = lines[i..lines.len().min(i + 3)]
+                    .iter()
+                    .any(|l| l.contains("without_cargo_run_env"));
+                if spawns_cargo && !cleaned {
+                    offenders.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "use util::cargo() (or util::without_cargo_run_env):\n{}",
+            offenders.join("\n")
+        );
+        Ok(())
     }
 
     #[test]

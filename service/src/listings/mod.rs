@@ -1,7 +1,7 @@
 //! Listings: the deal data a card shows, and where it comes from.
 //!
 //! A `ListingSource` is the embedded sample data (the default), a JSON file of the same
-//! shape (re-read when it changes), or the Deal Brain API over HTTP.
+//! shape or a bare array of listings (re-read when it changes), or the Deal Brain API over HTTP.
 
 mod api;
 mod file;
@@ -122,11 +122,14 @@ pub enum ListingError {
     Invalid(String),
 }
 
-/// The file shape: `{"listings": [...]}`.
+/// The documented file shape: `{"listings": [...]}`.
 #[derive(Deserialize)]
 struct ListingFile {
     listings: Vec<Listing>,
 }
+
+/// Both shapes a listings file may take, for messages that name them.
+const LISTING_SHAPES: &str = r#"`{"listings": [...]}` or a bare array `[...]` of listings"#;
 
 /// Listings held in memory, indexed by id.
 #[derive(Debug, Clone)]
@@ -136,10 +139,27 @@ pub struct StaticListings {
 }
 
 impl StaticListings {
+    /// Reads `{"listings": [...]}` or, as the API may answer, a bare array of listings.
     pub fn from_json(json: &str) -> Result<Self, ListingError> {
-        let file: ListingFile =
-            serde_json::from_str(json).map_err(|e| ListingError::Invalid(e.to_string()))?;
-        Self::new(file.listings)
+        // The first character picks the shape, so an error inside a listing keeps serde's
+        // precise message and position. (Serde reads a struct from an array too, so without
+        // this a bare array failed as "invalid type: map, expected a sequence".)
+        let listings = match json.trim_start().chars().next() {
+            Some('[') => serde_json::from_str::<Vec<Listing>>(json),
+            Some('{') => serde_json::from_str::<ListingFile>(json).map(|file| file.listings),
+            Some(other) => {
+                return Err(ListingError::Invalid(format!(
+                    "expected {LISTING_SHAPES}, found `{other}` first"
+                )));
+            }
+            None => {
+                return Err(ListingError::Invalid(format!(
+                    "expected {LISTING_SHAPES}, found an empty file"
+                )));
+            }
+        }
+        .map_err(|e| ListingError::Invalid(e.to_string()))?;
+        Self::new(listings)
     }
 
     pub fn new(listings: Vec<Listing>) -> Result<Self, ListingError> {
@@ -287,6 +307,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_listings_file_is_the_documented_object_or_a_bare_array() {
+        let listing = r#"{"id": "a-1", "title": "Mini PC"}"#;
+        for json in [
+            format!(r#"{{"listings": [{listing}]}}"#),
+            format!(" \n[{listing}]"),
+        ] {
+            let listings = StaticListings::from_json(&json).unwrap();
+            assert_eq!(
+                listings.get("a-1").map(|l| l.title.clone()),
+                Some("Mini PC".into())
+            );
+        }
+        // Neither shape: the message names both.
+        for json in ["", "  ", "\"listings\"", "42"] {
+            let err = StaticListings::from_json(json).unwrap_err().to_string();
+            assert!(
+                err.contains(r#"`{"listings": [...]}` or a bare array"#),
+                "{json:?}: {err}"
+            );
+        }
+        // An error inside a listing keeps serde's own message and position.
+        let err = StaticListings::from_json(r#"[{"title": "no id"}]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing field `id` at line 1"), "{err}");
+        let err = StaticListings::from_json(r#"{"listings": {}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected a sequence"), "{err}");
     }
 
     #[test]

@@ -220,11 +220,7 @@ impl Bench {
             (_, false) => None,
             (Some(binary), true) if binary.is_file() => Some(std::path::absolute(binary)?),
             (Some(binary), true) => bail!("--binary {}: no such file", binary.display()),
-            (None, true) => Some(build_service(
-                &root,
-                &metadata.target_directory,
-                self.debug,
-            )?),
+            (None, true) => Some(util::build_service(!self.debug)?),
         };
         if let Some(binary) = &binary {
             eprintln!("    service binary: {}", binary.display());
@@ -386,24 +382,6 @@ fn write_listings(path: &Path) -> Result<Vec<Listing>> {
     std::fs::write(path, serde_json::to_vec(&json)?)
         .with_context(|| format!("could not write {}", path.display()))?;
     Ok(listings)
-}
-
-fn build_service(root: &Path, target: &Path, debug: bool) -> Result<PathBuf> {
-    let profile = if debug { "debug" } else { "release" };
-    util::step(format_args!("building card-service ({profile})"));
-    let mut cmd = util::cargo();
-    cmd.current_dir(root).args([
-        "build",
-        "--package",
-        "card-service",
-        "--bin",
-        "card-service",
-    ]);
-    if !debug {
-        cmd.arg("--release");
-    }
-    util::run(&mut cmd)?;
-    Ok(target.join(profile).join("card-service"))
 }
 
 /// Instance A for the cold and memory cases, B for the S3 case.
