@@ -1,4 +1,5 @@
-//! A real S3 server for the end-to-end tests, chosen as DESIGN.md orders it.
+//! A real S3 server for the end-to-end tests, chosen in the documented order (ARCHITECTURE.md,
+//! "Fixed names and contracts"; `xtask/src/s3_server.rs` follows it too):
 //!
 //! 1. `S3_ENDPOINT` set: that server.
 //! 2. A Docker daemon answers within 2 s: LocalStack through `testcontainers`.
