@@ -1,9 +1,13 @@
-//! Harness for the end-to-end tests: a real S3 server, the service started in-process, free ports.
+//! Harness for the end-to-end tests: a real S3 server, the service started in-process, free ports,
+//! bounded waits and a listener that must stay unreached.
 
+pub mod listener;
 pub mod s3;
 pub mod service;
+pub mod wait;
 
-pub use s3::{Backend, DedicatedS3, S3Server, free_port, tools_dir};
+pub use listener::CountingListener;
+pub use s3::{Backend, DedicatedS3, S3Server, free_port, list_keys, tools_dir};
 
 /// The `classic` design's brand column colour, `BRAND_BAR_COLOR` (`#FF6A13`) in
 /// `card-templates/classic`: the left 16 px of every classic card, full height.

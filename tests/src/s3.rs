@@ -1,4 +1,5 @@
-//! A real S3 server for the end-to-end tests, chosen as DESIGN.md orders it.
+//! A real S3 server for the end-to-end tests, chosen in the documented order (ARCHITECTURE.md,
+//! "Fixed names and contracts"; `xtask/src/s3_server.rs` follows it too):
 //!
 //! 1. `S3_ENDPOINT` set: that server.
 //! 2. A Docker daemon answers within 2 s: LocalStack through `testcontainers`.
@@ -145,6 +146,11 @@ impl S3Server {
         }
     }
 
+    /// Keys under `prefix` in `bucket` now, sorted (see [`list_keys`]).
+    pub async fn keys(&self, bucket: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
+        list_keys(&self.client(), bucket, prefix).await
+    }
+
     /// Polls until the server answers, with a deadline; fails at once if a spawned server exits.
     async fn wait_until_answers(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + self.backend.patience();
@@ -271,20 +277,9 @@ impl DedicatedS3 {
         }
     }
 
-    /// Keys under `prefix` now.
+    /// Keys under `prefix` now, sorted (see [`list_keys`]).
     pub async fn keys(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
-        let listed = self
-            .client()
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .send()
-            .await?;
-        Ok(listed
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_string))
-            .collect())
+        list_keys(&self.client(), &self.bucket, prefix).await
     }
 }
 
@@ -319,6 +314,33 @@ fn config(endpoint: &str) -> aws_sdk_s3::config::Builder {
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
         .http_client(http_client)
+}
+
+/// Every key under `prefix` in `bucket`, sorted, across as many ListObjectsV2 pages as it takes.
+pub async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
+    let mut keys = Vec::new();
+    let mut next = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(next.take())
+            .send()
+            .await
+            .with_context(|| format!("list {bucket}/{prefix}"))?;
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string)),
+        );
+        match page.next_continuation_token() {
+            Some(token) if page.is_truncated() == Some(true) => next = Some(token.to_string()),
+            _ => break,
+        }
+    }
+    keys.sort();
+    Ok(keys)
 }
 
 /// One quick ListBuckets with no retries: a success, or an S3 error short of a 5xx (say, access

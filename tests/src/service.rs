@@ -78,10 +78,29 @@ pub fn fresh_templates_dir(tag: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// The admin bearer token of test instances that turn the admin endpoints on (`ADMIN__TOKEN`).
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// The Chromium the tests launch: `PLAYWRIGHT__EXECUTABLE_PATH` (set by `cargo xtask test`), else
+/// Debian's.
+pub fn chromium() -> String {
+    std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+/// Settings that point an instance at the S3 server at `endpoint` and its `bucket`, with the
+/// emulators' conventional credentials.
+pub fn s3_settings<'a>(endpoint: &'a str, bucket: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("S3__ENABLED", "true"),
+        ("S3__ENDPOINT_URL", endpoint),
+        ("AWS_S3_BUCKET_NAME", bucket),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ]
+}
+
 /// Settings every test instance shares: a free port, the built designs, one small browser pool.
 fn base_settings(templates: &Path) -> Vec<(String, String)> {
-    let chromium =
-        std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
     vec![
         ("SERVER__BIND".into(), "127.0.0.1:0".into()),
         ("TEMPLATES__DIR".into(), templates.display().to_string()),
@@ -92,7 +111,7 @@ fn base_settings(templates: &Path) -> Vec<(String, String)> {
                 .display()
                 .to_string(),
         ),
-        ("PLAYWRIGHT__EXECUTABLE_PATH".into(), chromium),
+        ("PLAYWRIGHT__EXECUTABLE_PATH".into(), chromium()),
         ("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS".into(), "1".into()),
         ("PLAYWRIGHT__PAGES_PER_BROWSER".into(), "1".into()),
         ("PLAYWRIGHT__BROWSER_TIMEOUT_MS".into(), "20000".into()),
@@ -117,8 +136,7 @@ pub fn init_logs() {
 /// Fails with the missing piece when Chromium or the Playwright driver is absent, instead of letting a test pass or hang.
 pub fn require_browser() -> anyhow::Result<()> {
     init_logs();
-    let chromium =
-        std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromium = chromium();
     if !Path::new(&chromium).exists() {
         bail!("Chromium is not installed at {chromium}: run `cargo xtask test`, which installs it");
     }
@@ -181,6 +199,17 @@ impl TestService {
         format!("{}{path}", self.base)
     }
 
+    /// The value of one series (`name` or `name{labels}`) in this instance's `/metrics` now.
+    pub async fn metric(&self, series: &str) -> anyhow::Result<f64> {
+        let text = http()
+            .get(self.url("/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        metric_sample(&text, series).with_context(|| format!("no {series} in /metrics"))
+    }
+
     /// The marker on this instance's Chromium command lines (to kill them in tests).
     pub fn chromium_tag(&self) -> Option<String> {
         self.state.cards.renderer.browser().map(|b| b.process_tag())
@@ -224,12 +253,19 @@ pub fn http() -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// A response header as text; empty when absent or not visible ASCII.
-pub fn header(response: &reqwest::Response, name: &str) -> String {
+/// A response header as text; empty when absent or not visible ASCII. `name` is a `&str` or a
+/// `reqwest::header` constant.
+pub fn header(response: &reqwest::Response, name: impl reqwest::header::AsHeaderName) -> String {
     response
         .headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string()
+}
+
+/// The value of the series `name{labels}` in a Prometheus text exposition.
+pub fn metric_sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use card_e2e::DedicatedS3;
-use card_e2e::service::{TestService, header, http};
+use card_e2e::service::{TestService, header, http, s3_settings};
+use card_e2e::wait;
 use card_service::render::procfs;
 use tokio::task::JoinHandle;
 
@@ -213,12 +214,12 @@ impl Load {
     /// Waits (bounded) until `n` more requests have completed.
     async fn wait_for(&self, n: usize) -> anyhow::Result<()> {
         let target = self.done.load(Ordering::Relaxed) + n;
-        let until = Instant::now() + Duration::from_secs(60);
-        while self.done.load(Ordering::Relaxed) < target {
-            ensure!(Instant::now() < until, "the load made no progress");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
+        wait::until_true(
+            &format!("the load completing {n} more requests"),
+            Duration::from_secs(60),
+            async || Ok(self.done.load(Ordering::Relaxed) >= target),
+        )
+        .await
     }
 
     async fn finish(self) -> anyhow::Result<Vec<Result<Outcome, String>>> {
@@ -259,35 +260,33 @@ fn pool_processes(svc: &TestService) -> Vec<(i32, u64)> {
 
 /// After shutdown: no process carries the tag, and none of `seen` (browser trees, the driver) runs.
 async fn assert_no_orphans(tag: &str, seen: &[(i32, u64)]) -> anyhow::Result<()> {
-    let until = Instant::now() + Duration::from_secs(10);
-    loop {
-        let tagged = procfs::pids_with_arg(tag)
-            .into_iter()
-            .filter(|pid| procfs::stat(*pid).is_some_and(|s| s.2 != 'Z'))
-            .collect::<Vec<_>>();
-        let alive: Vec<_> = seen.iter().filter(|id| procfs::is_alive(**id)).collect();
-        if tagged.is_empty() && alive.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() > until {
-            bail!("orphans after shutdown: tagged {tagged:?}, still running {alive:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut left = String::new();
+    wait::until_true(
+        "no process left after shutdown",
+        Duration::from_secs(10),
+        async || {
+            let tagged = procfs::pids_with_arg(tag)
+                .into_iter()
+                .filter(|pid| procfs::stat(*pid).is_some_and(|s| s.2 != 'Z'))
+                .collect::<Vec<_>>();
+            let alive: Vec<_> = seen.iter().filter(|id| procfs::is_alive(**id)).collect();
+            left = format!("tagged {tagged:?}, still running {alive:?}");
+            Ok(tagged.is_empty() && alive.is_empty())
+        },
+    )
+    .await
+    .with_context(|| format!("orphans after shutdown: {left}"))
 }
 
 /// Signals the tagged browsers once there are some (bounded): the pool relaunches a killed
 /// browser only when a render asks for one, so right after a kill there may be none yet.
 async fn signal_running(tag: &str, signal: libc::c_int) -> anyhow::Result<()> {
-    let until = Instant::now() + Duration::from_secs(60);
-    while signal_tagged(tag, signal) == 0 {
-        ensure!(
-            Instant::now() < until,
-            "no Chromium carries {tag} after 60 s of load"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
+    wait::until_true(
+        &format!("a Chromium carrying {tag}, under load"),
+        Duration::from_secs(60),
+        async || Ok(signal_tagged(tag, signal) > 0),
+    )
+    .await
 }
 
 /// SIGSTOPs every tagged browser until one the pool is using is stopped (bounded): right after
@@ -295,48 +294,42 @@ async fn signal_running(tag: &str, signal: libc::c_int) -> anyhow::Result<()> {
 /// those proves nothing.
 async fn freeze_a_live_browser(svc: &TestService, tag: &str) -> anyhow::Result<()> {
     let pool = svc.state.cards.renderer.browser().context("browser pool")?;
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        signal_running(tag, libc::SIGSTOP)
-            .await
-            .context("the freeze")?;
-        let stopped = pool
-            .browser_pids()
-            .into_iter()
-            .any(|pid| procfs::stat(pid).is_some_and(|(_, _, state)| state == 'T'));
-        if stopped {
-            return Ok(());
-        }
-        ensure!(
-            Instant::now() < until,
-            "no browser of the pool stayed stopped for 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until_true(
+        "a browser of the pool stopped",
+        Duration::from_secs(60),
+        async || {
+            signal_running(tag, libc::SIGSTOP)
+                .await
+                .context("the freeze")?;
+            Ok(pool
+                .browser_pids()
+                .into_iter()
+                .any(|pid| procfs::stat(pid).is_some_and(|(_, _, state)| state == 'T')))
+        },
+    )
+    .await
 }
 
-/// Polls `url` until it answers 200 (bounded); returns how long that took.
+/// Polls `url` every 100 ms until it answers 200 with a real card (bounded); returns how long
+/// that took. Each poll is a render, hence the longer interval.
 async fn recovery(url: impl Fn() -> String, within: Duration) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let client = client();
-    loop {
-        let outcome = fetch(&client, &url()).await.map_err(anyhow::Error::msg)?;
-        if outcome.status == 200 && outcome.x_cache != "fallback" {
-            return Ok(started.elapsed());
-        }
-        ensure!(
-            started.elapsed() < within,
-            "not recovered after {within:?}: last {outcome:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn metric(svc: &TestService, name: &str) -> anyhow::Result<f64> {
-    let text = http().get(svc.url("/metrics")).send().await?.text().await?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .with_context(|| format!("no {name} in /metrics"))
+    let mut last = None;
+    wait::until_every(
+        "a fresh card after the fault",
+        within,
+        Duration::from_millis(100),
+        async || {
+            let outcome = fetch(&client, &url()).await.map_err(anyhow::Error::msg)?;
+            let recovered = outcome.status == 200 && outcome.x_cache != "fallback";
+            last = Some(outcome);
+            Ok(recovered.then_some(()))
+        },
+    )
+    .await
+    .with_context(|| format!("last {last:?}"))?;
+    Ok(started.elapsed())
 }
 
 fn ms(d: Duration) -> String {
@@ -387,14 +380,14 @@ async fn killed_and_frozen_chromium_under_load_is_replaced_and_nothing_hangs() -
     }
     // Freeze them (a browser caught mid-launch too): only the deadline and the probe can tell.
     seen.extend(pool_processes(&svc));
-    let restarts_before = metric(&svc, "card_browser_restarts_total").await?;
+    let restarts_before = svc.metric("card_browser_restarts_total").await?;
     let frozen_at = Instant::now();
     freeze_a_live_browser(&svc, &tag).await?;
     load.wait_for(8).await?;
     recovery(|| urls.next(), Duration::from_secs(60)).await?;
     let replaced_after = frozen_at.elapsed();
     ensure!(
-        metric(&svc, "card_browser_restarts_total").await? > restarts_before,
+        svc.metric("card_browser_restarts_total").await? > restarts_before,
         "frozen browsers were not replaced"
     );
     let outcomes = load.finish().await?;
@@ -414,7 +407,7 @@ async fn killed_and_frozen_chromium_under_load_is_replaced_and_nothing_hangs() -
     }
     let ready = http().get(svc.url("/readyz")).send().await?;
     ensure!(ready.status() == 200, "readyz {}", ready.status());
-    let restarts = metric(&svc, "card_browser_restarts_total").await?;
+    let restarts = svc.metric("card_browser_restarts_total").await?;
     ensure!(restarts >= 5.0, "restarts {restarts}");
     eprintln!(
         "chaos/browser: {counts:?}; after the freeze a fresh render succeeded within {}; after the load {}; restarts {restarts}",
@@ -432,35 +425,32 @@ async fn s3_stopped_and_frozen_under_load_opens_the_breaker_and_caching_resumes(
 -> anyhow::Result<()> {
     let mut s3 = DedicatedS3::start("chaos-s3").await?;
     let endpoint = s3.endpoint().to_string();
-    let svc = TestService::start(&settings(&[
+    let mut extra = s3_settings(&endpoint, "chaos-s3");
+    extra.extend([
         ("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS", "1"),
         ("PLAYWRIGHT__PAGES_PER_BROWSER", "2"),
         ("RENDER__QUEUE_DEPTH", "8"),
-        ("S3__ENABLED", "true"),
-        ("S3__ENDPOINT_URL", &endpoint),
-        ("AWS_S3_BUCKET_NAME", "chaos-s3"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
         ("S3__TIMEOUT_MS", "400"),
         ("S3__BREAKER_FAILURES", "2"),
         ("S3__BREAKER_COOLDOWN_MS", "1000"),
-    ]))
-    .await?;
+    ]);
+    let svc = TestService::start(&settings(&extra)).await?;
     let urls = Urls::new(&svc.base);
     recovery(|| urls.next(), Duration::from_secs(60)).await?;
     let load = Load::start(&urls, 3, DEADLINE);
-    let until = Instant::now() + Duration::from_secs(60);
-    while s3.keys("card-images/").await?.is_empty() {
-        ensure!(Instant::now() < until, "nothing cached while S3 was up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until_true(
+        "a card cached while S3 is up",
+        Duration::from_secs(60),
+        async || Ok(!s3.keys("card-images/").await?.is_empty()),
+    )
+    .await?;
 
     // S3 dies: connections refused. Renders keep being served; the breaker opens.
     s3.stop();
     let served = load.ok();
     load.wait_for(8).await?;
     ensure!(load.ok() > served, "no image served while S3 was down");
-    let opened = metric(&svc, "card_s3_breaker_open").await?;
+    let opened = svc.metric("card_s3_breaker_open").await?;
     ensure!(opened == 1.0, "breaker open gauge {opened} with S3 down");
     let ready: serde_json::Value = http().get(svc.url("/readyz")).send().await?.json().await?;
     ensure!(
@@ -478,32 +468,28 @@ async fn s3_stopped_and_frozen_under_load_opens_the_breaker_and_caching_resumes(
     // S3 answers again: after the cool-down a probe closes the breaker and objects appear.
     s3.freeze(false);
     let thawed = Instant::now();
-    let until = Instant::now() + Duration::from_secs(30);
-    while metric(&svc, "card_s3_breaker_open").await? != 0.0 {
-        ensure!(
-            Instant::now() < until,
-            "the breaker did not close after S3 returned"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until_true(
+        "the breaker closed after S3 returned",
+        Duration::from_secs(30),
+        async || Ok(svc.metric("card_s3_breaker_open").await? == 0.0),
+    )
+    .await?;
     let closed_after = thawed.elapsed();
     // Requests sent while it was frozen may still land; new objects after that are the proof.
     let before = s3.keys("card-images/").await?.len();
-    let until = Instant::now() + Duration::from_secs(30);
-    while s3.keys("card-images/").await?.len() <= before {
-        ensure!(
-            Instant::now() < until,
-            "caching did not resume after S3 returned"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until_true(
+        "caching resumed after S3 returned",
+        Duration::from_secs(30),
+        async || Ok(s3.keys("card-images/").await?.len() > before),
+    )
+    .await?;
     let resumed_after = thawed.elapsed();
     let outcomes = load.finish().await?;
     let counts = check(&outcomes, DEADLINE)?;
     // S3 faults cost no image: any 503 here is the documented kind (checked above), from a
     // machine too loaded for the deadline, not from S3.
-    let errors = metric(&svc, "card_s3_errors_total{op=\"get\"}").await?
-        + metric(&svc, "card_s3_errors_total{op=\"put\"}").await?;
+    let errors = svc.metric("card_s3_errors_total{op=\"get\"}").await?
+        + svc.metric("card_s3_errors_total{op=\"put\"}").await?;
     ensure!(errors >= 2.0, "s3 errors {errors}");
     eprintln!(
         "chaos/s3: {counts:?}; after S3 answered again the breaker closed within {} and new objects appeared within {}; s3 errors {errors}",
@@ -565,19 +551,15 @@ async fn a_frozen_browser_gets_the_fallback_card_then_is_replaced_and_shutdown_k
 -> anyhow::Result<()> {
     let s3 = DedicatedS3::start("chaos-fallback").await?;
     let endpoint = s3.endpoint().to_string();
-    let svc = TestService::start(&settings(&[
+    let mut extra = s3_settings(&endpoint, "chaos-fallback");
+    extra.extend([
         ("PLAYWRIGHT__MAX_CONCURRENT_BROWSERS", "1"),
         ("PLAYWRIGHT__PAGES_PER_BROWSER", "1"),
         ("PLAYWRIGHT__BROWSER_TIMEOUT_MS", "3000"), // Only the deadline wakes the probe here, so its part in recovery is what is tested.
         ("PLAYWRIGHT__HEALTH_INTERVAL_MS", "0"),
         ("RENDER__FALLBACK_ON_TIMEOUT", "true"),
-        ("S3__ENABLED", "true"),
-        ("S3__ENDPOINT_URL", &endpoint),
-        ("AWS_S3_BUCKET_NAME", "chaos-fallback"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ]))
-    .await?;
+    ]);
+    let svc = TestService::start(&settings(&extra)).await?;
     let tag = svc.chromium_tag().context("browser pool")?;
     recovery(|| svc.url("/api/og-image/dl-0001"), Duration::from_secs(60)).await?;
 
@@ -612,8 +594,8 @@ async fn a_frozen_browser_gets_the_fallback_card_then_is_replaced_and_shutdown_k
 
     // The missed deadline woke the probe: the frozen browser is killed and replaced.
     let recovered = recovery(|| svc.url("/api/og-image/dl-0003"), Duration::from_secs(60)).await?;
-    ensure!(metric(&svc, "card_fallback_served_total").await? >= 1.0);
-    ensure!(metric(&svc, "card_browser_restarts_total").await? >= 1.0);
+    ensure!(svc.metric("card_fallback_served_total").await? >= 1.0);
+    ensure!(svc.metric("card_browser_restarts_total").await? >= 1.0);
     let keys = s3.keys("card-images/").await?;
     ensure!(
         keys.iter()
@@ -675,12 +657,15 @@ async fn recycling_under_load_fails_no_request_and_healthz_stays_up() -> anyhow:
     let urls = Urls::new(&svc.base);
     let mut seen = pool_processes(&svc);
     let load = Load::start(&urls, 3, LONG_DEADLINE);
-    let until = Instant::now() + Duration::from_secs(180);
-    while metric(&svc, "card_browser_recycles_total").await? < 3.0 {
-        ensure!(Instant::now() < until, "no three recycles in time");
-        seen.extend(pool_processes(&svc));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until_true(
+        "three recycles under load",
+        Duration::from_secs(180),
+        async || {
+            seen.extend(pool_processes(&svc));
+            Ok(svc.metric("card_browser_recycles_total").await? >= 3.0)
+        },
+    )
+    .await?;
     let outcomes = load.finish().await?;
     stop.store(true, Ordering::Relaxed);
     let statuses = health.await?;
@@ -693,17 +678,15 @@ async fn recycling_under_load_fails_no_request_and_healthz_stays_up() -> anyhow:
         statuses.keys().all(|k| k == "200"),
         "/healthz during recycles: {statuses:?}"
     );
-    ensure!(metric(&svc, "card_browser_restarts_total").await? == 0.0);
+    ensure!(svc.metric("card_browser_restarts_total").await? == 0.0);
     // Drained browsers close: one browser's main process is left.
-    let until = Instant::now() + Duration::from_secs(20);
-    while procfs::pids_with_arg(&tag).len() > 1 {
-        ensure!(
-            Instant::now() < until,
-            "recycled browsers were not closed: {:?}",
-            procfs::pids_with_arg(&tag)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until_true(
+        "the recycled browsers closed",
+        Duration::from_secs(20),
+        async || Ok(procfs::pids_with_arg(&tag).len() <= 1),
+    )
+    .await
+    .with_context(|| format!("tagged now: {:?}", procfs::pids_with_arg(&tag)))?;
     eprintln!("chaos/recycle: {counts:?}; /healthz {statuses:?}");
     seen.extend(pool_processes(&svc));
     svc.stop().await?;
@@ -730,14 +713,14 @@ async fn shutdown_finishes_requests_in_flight_and_leaves_no_process() -> anyhow:
         .collect();
     // All three admitted (one capturing on the single page, two waiting for it): a request not
     // yet accepted when shutdown starts would be refused, which is right but not this test.
-    let until = Instant::now() + Duration::from_secs(10);
-    while svc.state.cards.renderer.in_flight() < 3 {
-        ensure!(
-            Instant::now() < until,
-            "the requests did not all reach the renderer"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    // Looked at every millisecond: the state lasts only while the first capture runs.
+    wait::until_every(
+        "the three requests admitted by the renderer",
+        Duration::from_secs(10),
+        Duration::from_millis(1),
+        async || Ok((svc.state.cards.renderer.in_flight() >= 3).then_some(())),
+    )
+    .await?;
     let stopping = Instant::now();
     svc.stop().await?;
     let stop_took = stopping.elapsed();

@@ -3,27 +3,17 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use card_e2e::service::{TestService, fresh_templates_dir, http};
+use card_e2e::service::{ADMIN_TOKEN, TestService, chromium, fresh_templates_dir, header, http};
+use card_e2e::wait;
 use card_service::experiments::{Experiment, Variant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const TOKEN: &str = "test-admin-token-0123456789";
-
 fn auth(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-    request.bearer_auth(TOKEN)
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+    request.bearer_auth(ADMIN_TOKEN)
 }
 
 /// The same component with a custom section appended: identical behaviour, a different digest,
@@ -58,7 +48,7 @@ async fn start(
 ) -> anyhow::Result<(TestService, std::path::PathBuf)> {
     let dir = fresh_templates_dir(tag)?;
     let mut settings = vec![
-        ("ADMIN__TOKEN", TOKEN),
+        ("ADMIN__TOKEN", ADMIN_TOKEN),
         ("TEMPLATES__WATCH_INTERVAL_MS", "100"),
     ];
     settings.extend_from_slice(extra);
@@ -161,17 +151,12 @@ async fn designs_hot_swap_under_load_without_failing_a_request_and_roll_back() -
     let tmp = dir.join(".classic.tmp");
     std::fs::write(&tmp, &original)?;
     std::fs::rename(&tmp, dir.join("classic.wasm"))?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if etag_of(&http().get(&url).send().await?) == first {
-            break;
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "the watcher did not swap in the dropped file"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until_true(
+        "the watcher swapping in the dropped file",
+        Duration::from_secs(20),
+        async || Ok(etag_of(&http().get(&url).send().await?) == first),
+    )
+    .await?;
 
     stop.store(true, Ordering::Relaxed);
     let (ok, failures) = streamer.await?;
@@ -385,7 +370,7 @@ async fn admin_endpoints_need_the_token_and_are_off_without_one() -> anyhow::Res
     let off = TestService::start(&[("PLAYWRIGHT__ENABLED", "false")]).await?;
     let r = http()
         .get(off.url("/admin/templates"))
-        .bearer_auth(TOKEN)
+        .bearer_auth(ADMIN_TOKEN)
         .send()
         .await?;
     ensure!(
@@ -539,14 +524,12 @@ async fn the_preview_gallery_loads_in_chromium_and_compares_two_variants() -> an
     use playwright_rs::api::LaunchOptions;
 
     let (svc, _dir) = start("preview", &[("PLAYWRIGHT__PAGES_PER_BROWSER", "2")]).await?;
-    let chromium =
-        std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let playwright = Playwright::launch().await?;
     let browser = playwright
         .chromium()
         .launch_with_options(
             LaunchOptions::new()
-                .executable_path(chromium)
+                .executable_path(chromium())
                 .headless(true)
                 .args(vec![
                     "--no-sandbox".into(),
@@ -559,20 +542,14 @@ async fn the_preview_gallery_loads_in_chromium_and_compares_two_variants() -> an
 
     // Every image of the gallery must be complete with the card's natural size.
     let loaded = "() => [...document.images].every(i => i.complete && i.naturalWidth === 1200 && i.naturalHeight === 630)";
-    let wait_for_images = |page: playwright_rs::Page| async move {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if page.evaluate::<(), bool>(loaded, None).await? {
-                return anyhow::Ok(());
-            }
-            ensure!(Instant::now() < deadline, "gallery images did not load");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    };
-
     page.goto(&svc.url("/preview?listing=dl-0001"), None)
         .await?;
-    wait_for_images(page.clone()).await?;
+    wait::until_true(
+        "every gallery image loaded",
+        Duration::from_secs(90),
+        async || Ok(page.evaluate::<(), bool>(loaded, None).await?),
+    )
+    .await?;
     let designs: Vec<String> = page
         .evaluate(
             "() => [...document.querySelectorAll('th.design')].map(t => t.dataset.design)",
@@ -597,25 +574,22 @@ async fn the_preview_gallery_loads_in_chromium_and_compares_two_variants() -> an
         None,
     )
     .await?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        // Mid-navigation the old context is gone: an error here only means "not yet".
-        let url: Option<String> = page
-            .evaluate(
-                "() => document.readyState === 'complete' ? location.href : ''",
-                None::<&()>,
-            )
-            .await
-            .ok();
-        if url.is_some_and(|u| u.contains("a=classic")) {
-            break;
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "the compare form did not navigate"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait::until_true(
+        "the compare form navigating",
+        Duration::from_secs(30),
+        async || {
+            // Mid-navigation the old context is gone: an error here only means "not yet".
+            let url: Option<String> = page
+                .evaluate(
+                    "() => document.readyState === 'complete' ? location.href : ''",
+                    None::<&()>,
+                )
+                .await
+                .ok();
+            Ok(url.is_some_and(|u| u.contains("a=classic")))
+        },
+    )
+    .await?;
     let compared: Vec<String> = page
         .evaluate(
             "() => [...document.querySelectorAll('img')].map(i => i.dataset.design)",
@@ -624,28 +598,29 @@ async fn the_preview_gallery_loads_in_chromium_and_compares_two_variants() -> an
         .await?;
     ensure!(compared == ["classic", "fixture-reject"], "{compared:?}");
     // classic loads; the rejecting fixture's image fails with its 422, which the page shows as broken.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let states: Vec<bool> = loop {
-        let done: bool = page
-            .evaluate(
-                "() => [...document.images].every(i => i.complete)",
-                None::<&()>,
-            )
-            .await?;
-        if done {
-            break page
+    let states: Vec<bool> = wait::until(
+        "the compared images finishing loading",
+        Duration::from_secs(60),
+        async || {
+            let done: bool = page
                 .evaluate(
-                    "() => [...document.images].map(i => i.naturalWidth === 1200)",
+                    "() => [...document.images].every(i => i.complete)",
                     None::<&()>,
                 )
                 .await?;
-        }
-        ensure!(
-            Instant::now() < deadline,
-            "compared images did not finish loading"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+            if !done {
+                return Ok(None);
+            }
+            Ok(Some(
+                page.evaluate(
+                    "() => [...document.images].map(i => i.naturalWidth === 1200)",
+                    None::<&()>,
+                )
+                .await?,
+            ))
+        },
+    )
+    .await?;
     ensure!(
         states == [true, false],
         "classic should load and fixture-reject fail: {states:?}"

@@ -2,39 +2,16 @@
 //! design): each gets its documented answer (docs/operations.md, Security), and a loopback
 //! listener that every hostile URL points at receives nothing.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
+use card_e2e::CountingListener;
 use card_e2e::service::{TestService, header, http};
+use card_e2e::wait::STRAY_CONNECTION_GRACE;
 use image::GenericImageView;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-/// A loopback listener that counts (and names) every connection it receives.
-async fn listener() -> anyhow::Result<(String, Arc<AtomicUsize>)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counter = hits.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
-            let mut buf = [0u8; 1024];
-            let n = socket.read(&mut buf).await.unwrap_or(0);
-            eprintln!(
-                "loopback listener got: {}",
-                String::from_utf8_lossy(&buf[..n])
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-            );
-        }
-    });
-    Ok((addr.to_string(), hits))
-}
+use tokio::net::TcpStream;
 
 /// Listings whose every text field is hostile, and whose image URLs point where the service must
 /// never go. All of them are renderable: the design escapes, the host refuses the images.
@@ -173,8 +150,8 @@ fn assert_card(bytes: &[u8]) -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_listings_and_requests_get_their_documented_answers_and_reach_nothing()
 -> anyhow::Result<()> {
-    let (target, hits) = listener().await?;
-    let listings = hostile_listings(&target);
+    let listener = CountingListener::start().await?;
+    let listings = hostile_listings(&listener.addr());
     let file = std::env::temp_dir().join(format!("card-e2e-hostile-{}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_vec(&json!({ "listings": listings }))?)?;
     let source = file.display().to_string();
@@ -353,13 +330,11 @@ async fn hostile_listings_and_requests_get_their_documented_answers_and_reach_no
     let (status, _) = raw_get(&addr, "/healthz", &many).await?;
     ensure!(status == 431, "200 headers: {status}");
 
-    // Give any stray connection a moment to arrive; the assertion is that none ever does.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    ensure!(
-        hits.load(Ordering::SeqCst) == 0,
-        "the loopback listener was reached {} times",
-        hits.load(Ordering::SeqCst)
-    );
+    // None arrived during the requests, and none arrives after them: the assertion is that none
+    // ever does.
+    listener
+        .assert_untouched_for(STRAY_CONNECTION_GRACE)
+        .await?;
     let _ = std::fs::remove_file(&file);
     svc.stop().await
 }
@@ -457,8 +432,8 @@ async fn with_signing_keys_only_signed_urls_are_served_and_keys_rotate() -> anyh
 /// one title that would navigate the page (`<meta http-equiv>`) is refused by the host: 500.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_design_that_does_not_escape_still_reaches_nothing() -> anyhow::Result<()> {
-    let (target, hits) = listener().await?;
-    let listings = hostile_listings(&target);
+    let listener = CountingListener::start().await?;
+    let listings = hostile_listings(&listener.addr());
     let file = std::env::temp_dir().join(format!(
         "card-e2e-hostile-design-{}.json",
         std::process::id()
@@ -497,12 +472,9 @@ async fn a_design_that_does_not_escape_still_reaches_nothing() -> anyhow::Result
             assert_card(&bytes).with_context(|| id.to_string())?;
         }
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    ensure!(
-        hits.load(Ordering::SeqCst) == 0,
-        "the loopback listener was reached {} times",
-        hits.load(Ordering::SeqCst)
-    );
+    listener
+        .assert_untouched_for(STRAY_CONNECTION_GRACE)
+        .await?;
     let _ = std::fs::remove_file(&file);
     svc.stop().await
 }

@@ -11,7 +11,9 @@ use anyhow::{Context, bail, ensure};
 use aws_sdk_s3::primitives::ByteStream;
 use card_e2e::DedicatedS3;
 use card_e2e::s3::S3Server;
-use card_e2e::service::{TestService, http};
+use card_e2e::service::{ADMIN_TOKEN as TOKEN, TestService, header, http, s3_settings};
+use card_e2e::wait;
+use card_service::cache::breaker::BreakerState;
 use card_service::jobs::Variants;
 use card_service::jobs::cleanup::CleanupOptions;
 use card_service::jobs::lease::{Acquired, Lease, LeaseStore};
@@ -22,7 +24,6 @@ use card_service::render::ImageFormat;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-const TOKEN: &str = "test-admin-token-0123456789";
 /// How long a run may take before a test gives up on it.
 const RUN_PATIENCE: Duration = Duration::from_secs(120);
 
@@ -32,40 +33,15 @@ fn with_s3<'a>(
     bucket: &'a str,
     extra: &[(&'a str, &'a str)],
 ) -> Vec<(&'a str, &'a str)> {
-    let mut settings = vec![
-        ("S3__ENABLED", "true"),
-        ("S3__ENDPOINT_URL", s3.endpoint()),
-        ("AWS_S3_BUCKET_NAME", bucket),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("ADMIN__TOKEN", TOKEN),
-    ];
+    let mut settings = s3_settings(s3.endpoint(), bucket);
+    settings.push(("ADMIN__TOKEN", TOKEN));
     settings.extend_from_slice(extra);
     settings
 }
 
 /// Every key in the bucket, sorted.
 async fn keys(s3: &S3Server, bucket: &str) -> anyhow::Result<BTreeSet<String>> {
-    let mut keys = BTreeSet::new();
-    let mut next = None;
-    loop {
-        let page = s3
-            .client()
-            .list_objects_v2()
-            .bucket(bucket)
-            .set_continuation_token(next.take())
-            .send()
-            .await?;
-        keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_string)),
-        );
-        match page.next_continuation_token() {
-            Some(token) if page.is_truncated() == Some(true) => next = Some(token.to_string()),
-            _ => return Ok(keys),
-        }
-    }
+    Ok(s3.keys(bucket, "").await?.into_iter().collect())
 }
 
 /// Every key but the job leases, which runs create.
@@ -89,8 +65,8 @@ async fn put(s3: &S3Server, bucket: &str, key: &str) -> anyhow::Result<()> {
 
 /// Polls `GET /admin/jobs/{id}` until the run is no longer running; a bounded wait, not a sleep.
 async fn finished_run(svc: &TestService, id: &str) -> anyhow::Result<Value> {
-    let deadline = Instant::now() + RUN_PATIENCE;
-    loop {
+    let mut last = Value::Null;
+    wait::until(&format!("run {id} finished"), RUN_PATIENCE, async || {
         let r = http()
             .get(svc.url(&format!("/admin/jobs/{id}")))
             .bearer_auth(TOKEN)
@@ -98,14 +74,11 @@ async fn finished_run(svc: &TestService, id: &str) -> anyhow::Result<Value> {
             .await?;
         ensure!(r.status() == StatusCode::OK, "GET run {id}: {}", r.status());
         let body: Value = r.json().await?;
-        if body["run"]["status"] != "running" {
-            return Ok(body["run"].clone());
-        }
-        if Instant::now() > deadline {
-            bail!("run {id} still running after {RUN_PATIENCE:?}: {body}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        last = body["run"].clone();
+        Ok((last["status"] != "running").then(|| last.clone()))
+    })
+    .await
+    .with_context(|| format!("the run so far: {last}"))
 }
 
 /// `GET /admin/jobs` with the token: schedules, runs, counters.
@@ -127,12 +100,7 @@ async fn jobs_status(svc: &TestService) -> anyhow::Result<Value> {
 async fn start_run(svc: &TestService, path: &str) -> anyhow::Result<String> {
     let r = http().post(svc.url(path)).bearer_auth(TOKEN).send().await?;
     let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let location = header(&r, "location");
     let body: Value = r.json().await?;
     ensure!(
         status == StatusCode::ACCEPTED,
@@ -264,30 +232,22 @@ async fn warm_cache_creates_exactly_the_top_n_objects_and_a_second_run_renders_n
         .get(svc.url(&format!("/api/og-image/{}", top[0].id)))
         .send()
         .await?;
-    let cache = r.headers().get("x-cache").cloned();
+    let cache = header(&r, "x-cache");
     ensure!(
-        r.status() == StatusCode::OK && cache.as_ref().is_some_and(|c| c != "miss"),
+        r.status() == StatusCode::OK && !cache.is_empty() && cache != "miss",
         "{} {cache:?}",
         r.status()
     );
 
     // Runs and items show in /metrics.
-    let metrics = http().get(svc.url("/metrics")).send().await?.text().await?;
-    let value = |series: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(series))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0.0)
-    };
-    ensure!(
-        value("card_job_runs_total{job=\"warm-cache\"}") >= 2.0,
-        "{metrics}"
-    );
-    ensure!(
-        value("card_job_items_total{job=\"warm-cache\"}") >= 10.0,
-        "{metrics}"
-    );
+    let runs = svc
+        .metric("card_job_runs_total{job=\"warm-cache\"}")
+        .await?;
+    ensure!(runs >= 2.0, "warm-cache runs {runs}");
+    let items = svc
+        .metric("card_job_items_total{job=\"warm-cache\"}")
+        .await?;
+    ensure!(items >= 10.0, "warm-cache items {items}");
     svc.stop().await
 }
 
@@ -297,17 +257,13 @@ async fn warm_cache_creates_exactly_the_top_n_objects_and_a_second_run_renders_n
 async fn warm_cache_stores_what_only_memory_holds_after_an_s3_outage() -> anyhow::Result<()> {
     let mut s3 = DedicatedS3::start("card-e2e-outage").await?;
     let endpoint = s3.endpoint().to_string();
-    let svc = TestService::start(&[
-        ("S3__ENABLED", "true"),
-        ("S3__ENDPOINT_URL", &endpoint),
-        ("AWS_S3_BUCKET_NAME", "card-e2e-outage"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
+    let mut settings = s3_settings(&endpoint, "card-e2e-outage");
+    settings.extend([
         ("S3__TIMEOUT_MS", "1000"),
         ("S3__BREAKER_FAILURES", "2"),
         ("S3__BREAKER_COOLDOWN_MS", "300"),
-    ])
-    .await?;
+    ]);
+    let svc = TestService::start(&settings).await?;
     let top = StaticListings::embedded().top(Metric::CpuMarkPerDollar, 2);
 
     // S3 down: both cards render and are served, but only memory holds them.
@@ -318,17 +274,30 @@ async fn warm_cache_stores_what_only_memory_holds_after_an_s3_outage() -> anyhow
             .send()
             .await?;
         ensure!(
-            r.status() == StatusCode::OK && card_e2e::service::header(&r, "x-cache") == "miss",
+            r.status() == StatusCode::OK && header(&r, "x-cache") == "miss",
             "{} while S3 is down: {}",
             listing.id,
             r.status()
         );
     }
 
-    // S3 back (empty); once the breaker's cool-down has passed, a run stores both from memory.
+    // S3 back (empty); once the breaker lets calls through again (its cool-down over), a run
+    // stores both from memory.
     s3.restart().await?;
-    tokio::time::sleep(Duration::from_millis(400)).await;
     let state = &svc.state;
+    let breaker = state.cards.s3.as_ref().context("S3 is enabled")?.health();
+    wait::until_true(
+        "the breaker letting S3 calls through",
+        Duration::from_secs(10),
+        async || {
+            Ok(match breaker.state() {
+                BreakerState::Open { until } => Instant::now() >= until,
+                BreakerState::HalfOpen { probing } => !probing,
+                BreakerState::Closed { .. } => true,
+            })
+        },
+    )
+    .await?;
     let run = state
         .jobs
         .run(warm(2, Variants::Default), Trigger::Manual)
@@ -785,9 +754,9 @@ async fn invalidate_drops_the_memory_entry_and_renders_it_again_in_the_backgroun
     let svc = TestService::start(&[("ADMIN__TOKEN", TOKEN)]).await?;
     let url = svc.url("/api/og-image/dl-0003");
     let first = http().get(&url).send().await?;
-    ensure!(first.headers()["x-cache"] == "miss");
+    ensure!(header(&first, "x-cache") == "miss");
     let again = http().get(&url).send().await?;
-    ensure!(again.headers()["x-cache"] == "hit-memory");
+    ensure!(header(&again, "x-cache") == "hit-memory");
 
     let id = start_run(&svc, "/admin/invalidate/dl-0003").await?;
     let run = finished_run(&svc, &id).await?;
@@ -800,9 +769,9 @@ async fn invalidate_drops_the_memory_entry_and_renders_it_again_in_the_backgroun
     );
     let after = http().get(&url).send().await?;
     ensure!(
-        after.headers()["x-cache"] == "hit-memory",
+        header(&after, "x-cache") == "hit-memory",
         "after the re-render: {:?}",
-        after.headers().get("x-cache")
+        header(&after, "x-cache")
     );
 
     for (path, expected) in [
@@ -827,14 +796,10 @@ async fn shutdown_stops_a_running_job_between_items_and_releases_its_lease() -> 
         .start(warm(40, Variants::Default), Trigger::Manual, None)
         .await?;
     // Wait until it is under way, then shut the service down.
-    let deadline = Instant::now() + RUN_PATIENCE;
-    while started.progress.snapshot().done == 0 {
-        ensure!(
-            Instant::now() < deadline,
-            "no item done within {RUN_PATIENCE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait::until_true("the run's first item done", RUN_PATIENCE, async || {
+        Ok(started.progress.snapshot().done > 0)
+    })
+    .await?;
     let stopping = Instant::now();
     tokio::time::timeout(Duration::from_secs(30), svc.stop())
         .await

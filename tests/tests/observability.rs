@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, ensure};
 use card_e2e::s3::S3Server;
-use card_e2e::service::{TestService, header, http};
+use card_e2e::service::{TestService, header, http, metric_sample as sample, s3_settings};
 use card_service::render::StageTimings;
 use card_service::settings::Settings;
 use serde_json::Value;
@@ -39,26 +39,13 @@ impl Write for SharedWriter {
     }
 }
 
-/// The value of the series `name{labels}` in a Prometheus text exposition.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_logs_and_headers_describe_each_request() -> anyhow::Result<()> {
     let logs = logs()?;
     let s3 = S3Server::start().await?;
     let bucket = "card-e2e-observability";
     s3.create_bucket(bucket).await?;
-    let svc = TestService::start(&[
-        ("S3__ENABLED", "true"),
-        ("S3__ENDPOINT_URL", s3.endpoint()),
-        ("AWS_S3_BUCKET_NAME", bucket),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ])
-    .await?;
+    let svc = TestService::start(&s3_settings(s3.endpoint(), bucket)).await?;
 
     // A miss (rendered, stored in S3), then a memory hit, then errors of three kinds.
     let first = http()

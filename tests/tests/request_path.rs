@@ -7,23 +7,12 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use card_e2e::s3::S3Server;
-use card_e2e::service::{TestService, http};
+use card_e2e::service::{TestService, header, http, s3_settings};
 use image::{GenericImageView, ImageFormat as Decoded, Rgba};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 const BUCKET: &str = "dealbrain-card-images";
-
-/// Settings that point an instance at `s3` with its own bucket.
-fn s3_settings<'a>(s3: &'a S3Server, bucket: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("S3__ENABLED", "true"),
-        ("S3__ENDPOINT_URL", s3.endpoint()),
-        ("AWS_S3_BUCKET_NAME", bucket),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ]
-}
 
 async fn get(url: &str) -> anyhow::Result<reqwest::Response> {
     http()
@@ -31,15 +20,6 @@ async fn get(url: &str) -> anyhow::Result<reqwest::Response> {
         .send()
         .await
         .with_context(|| format!("GET {url}"))
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// The error body's `code`, checking the body is the documented JSON shape.
@@ -102,7 +82,7 @@ async fn a_card_renders_in_every_format_and_is_cached_in_s3() -> anyhow::Result<
     let s3 = S3Server::start().await?;
     let bucket = "card-e2e-formats";
     s3.create_bucket(bucket).await?;
-    let a = TestService::start(&s3_settings(&s3, bucket)).await?;
+    let a = TestService::start(&s3_settings(s3.endpoint(), bucket)).await?;
 
     // PNG, the default: a miss, a real card, stored under the documented key with its headers.
     let response = get(&a.url("/api/og-image/dl-0001")).await?;
@@ -191,7 +171,7 @@ async fn hits_come_from_memory_then_s3_with_identical_bytes_and_conditional_requ
 -> anyhow::Result<()> {
     let s3 = S3Server::start().await?;
     s3.create_bucket(BUCKET).await?;
-    let a = TestService::start(&s3_settings(&s3, BUCKET)).await?;
+    let a = TestService::start(&s3_settings(s3.endpoint(), BUCKET)).await?;
     let url = a.url("/api/og-image/dl-0002");
     let first = get(&url).await?;
     ensure!(header(&first, "x-cache") == "miss");
@@ -207,7 +187,7 @@ async fn hits_come_from_memory_then_s3_with_identical_bytes_and_conditional_requ
     ensure!(again.bytes().await? == first);
 
     // A second instance sharing the bucket (scale-out) reads the object from S3: same bytes, same ETag.
-    let b = TestService::start(&s3_settings(&s3, BUCKET)).await?;
+    let b = TestService::start(&s3_settings(s3.endpoint(), BUCKET)).await?;
     let from_s3 = get(&b.url("/api/og-image/dl-0002")).await?;
     ensure!(
         header(&from_s3, "x-cache") == "hit-s3",
@@ -273,7 +253,7 @@ async fn a_changed_listing_gets_a_new_etag_and_key_and_the_old_object_stays() ->
     });
     write_listings(&file, &listing, 0)?;
     let source = file.display().to_string();
-    let mut settings = s3_settings(&s3, bucket);
+    let mut settings = s3_settings(s3.endpoint(), bucket);
     settings.push(("LISTINGS__SOURCE", &source));
     let a = TestService::start(&settings).await?;
     let url = a.url("/api/og-image/dl-change");
@@ -293,7 +273,7 @@ async fn a_changed_listing_gets_a_new_etag_and_key_and_the_old_object_stays() ->
     let new_etag = header(&after, "etag");
     ensure!(new_etag != old_etag, "ETag did not change");
 
-    let keys = list_keys(&s3, bucket, "card-images/classic/dl-change/").await?;
+    let keys = s3.keys(bucket, "card-images/classic/dl-change/").await?;
     let old_key = format!(
         "card-images/classic/dl-change/{}.png",
         old_etag.trim_matches('"')
@@ -498,11 +478,11 @@ async fn with_rendering_disabled_cached_images_serve_and_misses_get_503() -> any
     let s3 = S3Server::start().await?;
     let bucket = "card-e2e-disabled";
     s3.create_bucket(bucket).await?;
-    let renderer = TestService::start(&s3_settings(&s3, bucket)).await?;
+    let renderer = TestService::start(&s3_settings(s3.endpoint(), bucket)).await?;
     ensure!(get(&renderer.url("/api/og-image/dl-0007")).await?.status() == StatusCode::OK);
     renderer.stop().await?;
 
-    let mut settings = s3_settings(&s3, bucket);
+    let mut settings = s3_settings(s3.endpoint(), bucket);
     settings.push(("PLAYWRIGHT__ENABLED", "false"));
     let svc = TestService::start(&settings).await?;
     let cached = get(&svc.url("/api/og-image/dl-0007")).await?;
@@ -554,19 +534,4 @@ fn write_listings(path: &std::path::Path, listing: &Value, offset_secs: u64) -> 
     let file = std::fs::File::options().write(true).open(path)?;
     file.set_modified(std::time::SystemTime::now() + Duration::from_secs(offset_secs))?;
     Ok(())
-}
-
-async fn list_keys(s3: &S3Server, bucket: &str, prefix: &str) -> anyhow::Result<Vec<String>> {
-    let listed = s3
-        .client()
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .send()
-        .await?;
-    Ok(listed
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_string))
-        .collect())
 }

@@ -7,16 +7,13 @@ use anyhow::{Context, ensure};
 use aws_sdk_s3::primitives::ByteStream;
 use card_bucket::BucketSpec;
 use card_e2e::s3::S3Server;
-use card_e2e::service::{TestService, http};
+use card_e2e::service::{TestService, header, http, s3_settings};
 use card_service::cache::S3Settings;
-use reqwest::header::{self, HeaderName};
+use reqwest::header::{
+    ACCEPT, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
+    HeaderName, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, LOCATION, RANGE, VARY,
+};
 use reqwest::{Method, StatusCode};
-
-/// A header's value, or "" when absent.
-fn h(response: &reqwest::Response, name: HeaderName) -> &str {
-    let value = response.headers().get(name);
-    value.and_then(|v| v.to_str().ok()).unwrap_or_default()
-}
 
 /// A request to the service with extra headers; redirects are never followed.
 async fn send(
@@ -58,15 +55,8 @@ async fn provisioned<'a>(
 
 /// An instance in `mode` that uses the bucket at `endpoint` with the emulators' credentials.
 fn serving<'a>(mode: &'a str, endpoint: &'a str, bucket: &'a str) -> Vec<(&'a str, &'a str)> {
-    let mut settings = vec![("SERVE__MODE", mode), ("S3__ENABLED", "true")];
-    settings.extend([
-        ("S3__ENDPOINT_URL", endpoint),
-        ("AWS_S3_BUCKET_NAME", bucket),
-    ]);
-    settings.extend([
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ]);
+    let mut settings = s3_settings(endpoint, bucket);
+    settings.push(("SERVE__MODE", mode));
     settings
 }
 
@@ -128,11 +118,11 @@ async fn redirect_mode_sends_clients_to_the_bucket_only_once_the_object_exists()
     // A card the proxy instance rendered and stored: the redirect instance has it in S3 only.
     let served = send(Method::GET, &proxy.url("/api/og-image/dl-0001"), &[]).await?;
     ensure!(served.status() == StatusCode::OK, "{}", served.status());
-    let served_etag = h(&served, header::ETAG).to_string();
+    let served_etag = header(&served, ETAG);
     let served = served.bytes().await?;
     let hit = send(Method::GET, &redirect.url("/api/og-image/dl-0001"), &[]).await?;
     ensure!(hit.status() == StatusCode::FOUND, "hit: {}", hit.status());
-    let location = h(&hit, header::LOCATION).to_string();
+    let location = header(&hit, LOCATION);
     ensure!(
         location
             == format!(
@@ -141,12 +131,12 @@ async fn redirect_mode_sends_clients_to_the_bucket_only_once_the_object_exists()
             ),
         "location {location}, etag {served_etag}"
     );
-    ensure!(h(&hit, header::CACHE_CONTROL) == "public, max-age=120");
-    ensure!(h(&hit, "x-cache".parse()?) == "hit-s3");
-    ensure!(h(&hit, "x-card-template".parse()?) == "classic@1.1.0");
-    ensure!(h(&hit, "x-card-variant".parse()?) == "classic");
+    ensure!(header(&hit, CACHE_CONTROL) == "public, max-age=120");
+    ensure!(header(&hit, "x-cache") == "hit-s3");
+    ensure!(header(&hit, "x-card-template") == "classic@1.1.0");
+    ensure!(header(&hit, "x-card-variant") == "classic");
     ensure!(
-        h(&hit, header::ETAG).is_empty(),
+        header(&hit, ETAG).is_empty(),
         "a redirect is not the image: no ETag"
     );
     let fetched = anonymous(Method::GET, &location).await?;
@@ -155,7 +145,7 @@ async fn redirect_mode_sends_clients_to_the_bucket_only_once_the_object_exists()
         "{location}: {}",
         fetched.status()
     );
-    ensure!(h(&fetched, header::CONTENT_TYPE) == "image/png");
+    ensure!(header(&fetched, CONTENT_TYPE) == "image/png");
     ensure!(
         fetched.bytes().await? == served,
         "the bucket's bytes differ from what proxy mode served"
@@ -164,8 +154,8 @@ async fn redirect_mode_sends_clients_to_the_bucket_only_once_the_object_exists()
     // The instance remembers what its HEAD found: the next redirect needs no S3 call.
     let again = send(Method::GET, &redirect.url("/api/og-image/dl-0001"), &[]).await?;
     ensure!(again.status() == StatusCode::FOUND);
-    ensure!(h(&again, "x-cache".parse()?) == "hit-memory");
-    ensure!(h(&again, header::LOCATION) == location);
+    ensure!(header(&again, "x-cache") == "hit-memory");
+    ensure!(header(&again, LOCATION) == location);
 
     // A miss renders and stores first: the object is there the moment the redirect arrives.
     let miss = send(Method::GET, &redirect.url("/api/og-image/dl-0011"), &[]).await?;
@@ -174,13 +164,13 @@ async fn redirect_mode_sends_clients_to_the_bucket_only_once_the_object_exists()
         "miss: {}",
         miss.status()
     );
-    ensure!(h(&miss, "x-cache".parse()?) == "miss");
-    let location = h(&miss, header::LOCATION).to_string();
+    ensure!(header(&miss, "x-cache") == "miss");
+    let location = header(&miss, LOCATION);
     // Probed with a one-byte anonymous GET rather than a HEAD: moto authorises an anonymous HEAD
     // as `s3:HeadObject`, which is no IAM action (AWS checks `s3:GetObject`), and refuses it.
     let probe = reqwest::Client::new()
         .get(&location)
-        .header(header::RANGE, "bytes=0-0")
+        .header(RANGE, "bytes=0-0")
         .send()
         .await?;
     ensure!(
@@ -192,10 +182,10 @@ async fn redirect_mode_sends_clients_to_the_bucket_only_once_the_object_exists()
     // and the bytes behind it are what proxy mode serves for the same card.
     let again = send(Method::GET, &redirect.url("/api/og-image/dl-0011"), &[]).await?;
     ensure!(again.status() == StatusCode::FOUND);
-    ensure!(h(&again, "x-cache".parse()?) == "hit-memory");
-    ensure!(h(&again, header::LOCATION) == location);
+    ensure!(header(&again, "x-cache") == "hit-memory");
+    ensure!(header(&again, LOCATION) == location);
     let proxied = send(Method::GET, &proxy.url("/api/og-image/dl-0011"), &[]).await?;
-    ensure!(h(&proxied, "x-cache".parse()?) == "hit-s3");
+    ensure!(header(&proxied, "x-cache") == "hit-s3");
     let proxied = proxied.bytes().await?;
     ensure!(anonymous(Method::GET, &location).await?.bytes().await? == proxied);
 
@@ -203,15 +193,15 @@ async fn redirect_mode_sends_clients_to_the_bucket_only_once_the_object_exists()
     let webp = send(
         Method::GET,
         &redirect.url("/api/og-image/dl-0011"),
-        &[(header::ACCEPT, "image/webp,*/*")],
+        &[(ACCEPT, "image/webp,*/*")],
     )
     .await?;
     ensure!(webp.status() == StatusCode::FOUND);
-    ensure!(h(&webp, header::VARY) == "Accept");
-    let webp_location = h(&webp, header::LOCATION).to_string();
+    ensure!(header(&webp, VARY) == "Accept");
+    let webp_location = header(&webp, LOCATION);
     ensure!(webp_location.ends_with(".webp"), "{webp_location}");
     let fetched = anonymous(Method::GET, &webp_location).await?;
-    ensure!(h(&fetched, header::CONTENT_TYPE) == "image/webp");
+    ensure!(header(&fetched, CONTENT_TYPE) == "image/webp");
 
     // Share pages point crawlers at the bucket for a stored card, at the service otherwise.
     let page = share_page(&redirect, "dl-0011").await?;
@@ -249,10 +239,10 @@ async fn redirect_mode_serves_the_bytes_when_nothing_could_be_stored() -> anyhow
             response.status() == StatusCode::OK,
             "{x_cache}: {} to {}",
             response.status(),
-            h(&response, header::LOCATION)
+            header(&response, LOCATION)
         );
-        ensure!(h(&response, "x-cache".parse()?) == x_cache);
-        ensure!(h(&response, header::CONTENT_TYPE) == "image/png");
+        ensure!(header(&response, "x-cache") == x_cache);
+        ensure!(header(&response, CONTENT_TYPE) == "image/png");
         ensure!(!response.bytes().await?.is_empty());
     }
     names_the_service(&share_page(&down, "dl-0003").await?, &down, "dl-0003")?;
@@ -272,18 +262,18 @@ async fn proxy_mode_answers_ranges_conditional_requests_and_negotiates_webp() ->
     let url = service.url("/api/og-image/dl-0005");
 
     // The whole image: its length, its date, ranges offered; chosen from Accept (PNG for */*).
-    let full = send(Method::GET, &url, &[(header::ACCEPT, "*/*")]).await?;
+    let full = send(Method::GET, &url, &[(ACCEPT, "*/*")]).await?;
     ensure!(full.status() == StatusCode::OK, "{}", full.status());
-    ensure!(h(&full, header::CONTENT_TYPE) == "image/png");
-    ensure!(h(&full, header::ACCEPT_RANGES) == "bytes");
-    ensure!(h(&full, header::VARY) == "Accept");
-    let etag = h(&full, header::ETAG).to_string();
-    let last_modified = h(&full, header::LAST_MODIFIED).to_string();
+    ensure!(header(&full, CONTENT_TYPE) == "image/png");
+    ensure!(header(&full, ACCEPT_RANGES) == "bytes");
+    ensure!(header(&full, VARY) == "Accept");
+    let etag = header(&full, ETAG);
+    let last_modified = header(&full, LAST_MODIFIED);
     ensure!(
         httpdate_ok(&last_modified),
         "last-modified {last_modified:?}"
     );
-    let length: usize = h(&full, header::CONTENT_LENGTH).parse()?;
+    let length: usize = header(&full, CONTENT_LENGTH).parse()?;
     let image = full.bytes().await?;
     ensure!(
         image.len() == length && length > 1000,
@@ -294,24 +284,24 @@ async fn proxy_mode_answers_ranges_conditional_requests_and_negotiates_webp() ->
     // HEAD: the same headers, Content-Length included, no body.
     let head = send(Method::HEAD, &url, &[]).await?;
     ensure!(head.status() == StatusCode::OK);
-    ensure!(h(&head, header::CONTENT_LENGTH) == length.to_string());
-    ensure!(h(&head, header::ETAG) == etag);
+    ensure!(header(&head, CONTENT_LENGTH) == length.to_string());
+    ensure!(header(&head, ETAG) == etag);
     ensure!(head.bytes().await?.is_empty());
 
     // Facebook's crawler asks for a prefix.
-    let first = send(Method::GET, &url, &[(header::RANGE, "bytes=0-99")]).await?;
+    let first = send(Method::GET, &url, &[(RANGE, "bytes=0-99")]).await?;
     ensure!(
         first.status() == StatusCode::PARTIAL_CONTENT,
         "{}",
         first.status()
     );
     ensure!(
-        h(&first, header::CONTENT_RANGE) == format!("bytes 0-99/{length}"),
+        header(&first, CONTENT_RANGE) == format!("bytes 0-99/{length}"),
         "{}",
-        h(&first, header::CONTENT_RANGE)
+        header(&first, CONTENT_RANGE)
     );
-    ensure!(h(&first, header::CONTENT_LENGTH) == "100");
-    ensure!(h(&first, header::CONTENT_TYPE) == "image/png");
+    ensure!(header(&first, CONTENT_LENGTH) == "100");
+    ensure!(header(&first, CONTENT_TYPE) == "image/png");
     ensure!(first.bytes().await? == image.slice(0..100));
     // A suffix, an open range, and one that runs past the end.
     for (range, from) in [
@@ -319,31 +309,28 @@ async fn proxy_mode_answers_ranges_conditional_requests_and_negotiates_webp() ->
         (format!("bytes={}-", length - 5), length - 5),
         (format!("bytes={}-{}", length - 3, length + 100), length - 3),
     ] {
-        let part = send(Method::GET, &url, &[(header::RANGE, range.as_str())]).await?;
+        let part = send(Method::GET, &url, &[(RANGE, range.as_str())]).await?;
         ensure!(part.status() == StatusCode::PARTIAL_CONTENT, "{range}");
         ensure!(
-            h(&part, header::CONTENT_RANGE) == format!("bytes {from}-{}/{length}", length - 1),
+            header(&part, CONTENT_RANGE) == format!("bytes {from}-{}/{length}", length - 1),
             "{range}: {}",
-            h(&part, header::CONTENT_RANGE)
+            header(&part, CONTENT_RANGE)
         );
         ensure!(part.bytes().await? == image.slice(from..), "{range}");
     }
     // Past the end: 416 with the length to ask within.
     let beyond = format!("bytes={length}-");
-    let none = send(Method::GET, &url, &[(header::RANGE, beyond.as_str())]).await?;
+    let none = send(Method::GET, &url, &[(RANGE, beyond.as_str())]).await?;
     ensure!(
         none.status() == StatusCode::RANGE_NOT_SATISFIABLE,
         "{}",
         none.status()
     );
-    ensure!(h(&none, header::CONTENT_RANGE) == format!("bytes */{length}"));
+    ensure!(header(&none, CONTENT_RANGE) == format!("bytes */{length}"));
     // Several ranges, or an If-Range for another version: the whole image.
     for headers in [
-        vec![(header::RANGE, "bytes=0-9,20-29")],
-        vec![
-            (header::RANGE, "bytes=0-9"),
-            (header::IF_RANGE, "\"stale\""),
-        ],
+        vec![(RANGE, "bytes=0-9,20-29")],
+        vec![(RANGE, "bytes=0-9"), (IF_RANGE, "\"stale\"")],
     ] {
         let whole = send(Method::GET, &url, &headers).await?;
         ensure!(whole.status() == StatusCode::OK, "{headers:?}");
@@ -352,10 +339,7 @@ async fn proxy_mode_answers_ranges_conditional_requests_and_negotiates_webp() ->
     let current = send(
         Method::GET,
         &url,
-        &[
-            (header::RANGE, "bytes=0-9"),
-            (header::IF_RANGE, etag.as_str()),
-        ],
+        &[(RANGE, "bytes=0-9"), (IF_RANGE, etag.as_str())],
     )
     .await?;
     ensure!(current.status() == StatusCode::PARTIAL_CONTENT);
@@ -364,7 +348,7 @@ async fn proxy_mode_answers_ranges_conditional_requests_and_negotiates_webp() ->
     let unchanged = send(
         Method::GET,
         &url,
-        &[(header::IF_MODIFIED_SINCE, last_modified.as_str())],
+        &[(IF_MODIFIED_SINCE, last_modified.as_str())],
     )
     .await?;
     ensure!(
@@ -372,15 +356,15 @@ async fn proxy_mode_answers_ranges_conditional_requests_and_negotiates_webp() ->
         "{}",
         unchanged.status()
     );
-    ensure!(h(&unchanged, header::ETAG) == etag);
-    ensure!(h(&unchanged, header::VARY) == "Accept");
+    ensure!(header(&unchanged, ETAG) == etag);
+    ensure!(header(&unchanged, VARY) == "Accept");
     ensure!(unchanged.bytes().await?.is_empty());
     let overruled = send(
         Method::GET,
         &url,
         &[
-            (header::IF_MODIFIED_SINCE, last_modified.as_str()),
-            (header::IF_NONE_MATCH, "\"another\""),
+            (IF_MODIFIED_SINCE, last_modified.as_str()),
+            (IF_NONE_MATCH, "\"another\""),
         ],
     )
     .await?;
@@ -390,16 +374,16 @@ async fn proxy_mode_answers_ranges_conditional_requests_and_negotiates_webp() ->
         overruled.status()
     );
     let old = "Mon, 01 Jan 2001 00:00:00 GMT";
-    let newer = send(Method::GET, &url, &[(header::IF_MODIFIED_SINCE, old)]).await?;
+    let newer = send(Method::GET, &url, &[(IF_MODIFIED_SINCE, old)]).await?;
     ensure!(newer.status() == StatusCode::OK, "{}", newer.status());
 
     // A browser that takes WebP gets WebP, with its own ETag, varying on Accept.
     let browser_accept = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8";
-    let webp = send(Method::GET, &url, &[(header::ACCEPT, browser_accept)]).await?;
+    let webp = send(Method::GET, &url, &[(ACCEPT, browser_accept)]).await?;
     ensure!(webp.status() == StatusCode::OK);
-    ensure!(h(&webp, header::CONTENT_TYPE) == "image/webp");
-    ensure!(h(&webp, header::VARY) == "Accept");
-    let webp_etag = h(&webp, header::ETAG).to_string();
+    ensure!(header(&webp, CONTENT_TYPE) == "image/webp");
+    ensure!(header(&webp, VARY) == "Accept");
+    let webp_etag = header(&webp, ETAG);
     ensure!(webp_etag != etag, "WebP must have its own ETag");
     let bytes = webp.bytes().await?;
     ensure!(bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP");
@@ -407,25 +391,25 @@ async fn proxy_mode_answers_ranges_conditional_requests_and_negotiates_webp() ->
         Method::GET,
         &url,
         &[
-            (header::ACCEPT, browser_accept),
-            (header::IF_NONE_MATCH, webp_etag.as_str()),
+            (ACCEPT, browser_accept),
+            (IF_NONE_MATCH, webp_etag.as_str()),
         ],
     )
     .await?;
     ensure!(revalidated.status() == StatusCode::NOT_MODIFIED);
-    ensure!(h(&revalidated, header::VARY) == "Accept");
+    ensure!(header(&revalidated, VARY) == "Accept");
     // `?format` decides alone: no negotiation, so no Vary.
     let chosen = send(
         Method::GET,
         &format!("{url}?format=png"),
-        &[(header::ACCEPT, browser_accept)],
+        &[(ACCEPT, browser_accept)],
     )
     .await?;
-    ensure!(h(&chosen, header::CONTENT_TYPE) == "image/png");
+    ensure!(header(&chosen, CONTENT_TYPE) == "image/png");
     ensure!(
-        h(&chosen, header::VARY).is_empty(),
+        header(&chosen, VARY).is_empty(),
         "{}",
-        h(&chosen, header::VARY)
+        header(&chosen, VARY)
     );
     service.stop().await
 }

@@ -1,4 +1,5 @@
-//! `cargo xtask`: the developer cockpit for the card service (see DESIGN.md, "xtask").
+//! `cargo xtask`: the developer cockpit for the card service (its contract: ARCHITECTURE.md,
+//! "Fixed names and contracts").
 //!
 //! A plain binary behind the `.cargo/config.toml` alias; one module per command.
 

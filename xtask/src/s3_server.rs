@@ -1,8 +1,8 @@
 //! A local S3 server for development that outlives the command that started it.
 //!
-//! The backend is chosen as DESIGN.md orders it: `S3_ENDPOINT` if set, else LocalStack through
-//! `docker compose` where a Docker daemon answers, else moto (or LocalStack with
-//! `CARD_S3_BACKEND=localstack`) spawned on the host. What was started is recorded in
+//! The backend is chosen in the documented order (ARCHITECTURE.md, "S3 for development and
+//! tests"): `S3_ENDPOINT` if set, else LocalStack through `docker compose` where a Docker daemon
+//! answers, else moto (or LocalStack with `CARD_S3_BACKEND=localstack`) spawned on the host. What was started is recorded in
 //! `$CARD_TOOLS_DIR/../state/s3-server.json`, so `localstack down|status` work from another shell.
 
 use std::{

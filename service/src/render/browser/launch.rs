@@ -13,8 +13,8 @@ use playwright_rs::{Browser, BrowserContext, BrowserContextOptions, Playwright, 
 
 use super::processes::{self, Processes};
 use super::{BrowserError, Counters, lock};
-use crate::render::{CARD_SIZE, procfs};
 use crate::render::settings::PlaywrightSettings;
+use crate::render::{CARD_SIZE, procfs};
 
 /// Chromium flags that work as root on a closed network (see docs/operations.md). What the
 /// memory flags saved is measured in docs/performance.md ("Levers").
@@ -188,8 +188,8 @@ impl Launcher {
             })?;
         let context_options = BrowserContextOptions::builder()
             .viewport(Viewport {
-                width: CARD_SIZE.width as i32,
-                height: CARD_SIZE.height as i32,
+                width: CARD_SIZE.width,
+                height: CARD_SIZE.height,
             })
             .device_scale_factor(1.0)
             .javascript_enabled(false)
