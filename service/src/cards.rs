@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 use crate::cache::breaker::GuardedError;
 use crate::cache::{CacheOutcome, CachedImage, CardKey, MemoryTier, S3Store};
 use crate::listings::Listing;
+use crate::render::designs::{CardInput, LoadedDesign};
 use crate::render::pipeline::{StageTimings, card_input};
-use crate::render::templates::{CardInput, LoadedTemplate};
 use crate::render::{CardRenderer, ImageFormat, RenderError};
 
 /// Bumped when the way we render changes in a way the fingerprint inputs do not show.
@@ -32,12 +32,7 @@ pub struct CardService {
 }
 
 impl CardService {
-    pub fn key(
-        &self,
-        template: &LoadedTemplate,
-        listing: &Listing,
-        format: ImageFormat,
-    ) -> CardKey {
+    pub fn key(&self, template: &LoadedDesign, listing: &Listing, format: ImageFormat) -> CardKey {
         let input = card_input(listing, None, self.renderer.brand());
         CardKey {
             design: template.name.clone(),
@@ -101,7 +96,7 @@ impl CardService {
     pub async fn card(
         &self,
         listing: &Listing,
-        template: &Arc<LoadedTemplate>,
+        template: &Arc<LoadedDesign>,
         format: ImageFormat,
     ) -> Result<CardImage, Arc<RenderError>> {
         let key = self.key(template, listing, format);
@@ -125,7 +120,7 @@ impl CardService {
         &self,
         key: &CardKey,
         listing: &Listing,
-        template: &Arc<LoadedTemplate>,
+        template: &Arc<LoadedDesign>,
         format: ImageFormat,
         timings: &Mutex<Option<StageTimings>>,
     ) -> Result<(CachedImage, CacheOutcome), RenderError> {
@@ -166,7 +161,7 @@ impl CardService {
         &self,
         key: &CardKey,
         listing: &Listing,
-        template: &LoadedTemplate,
+        template: &LoadedDesign,
         image: &CachedImage,
     ) -> bool {
         let Some(s3) = &self.s3 else { return false };

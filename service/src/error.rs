@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::experiments::PickError;
 use crate::render::RenderError;
 use crate::render::browser::BrowserError;
-use crate::render::templates::TemplateError;
+use crate::render::designs::DesignError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -37,10 +37,10 @@ pub enum ApiError {
     /// The `sig` matches none of `SIGNING__KEYS` (or is malformed).
     #[error("the URL's signature does not match")]
     InvalidSignature,
-    #[error("design `{template}` rejected this listing: {message}")]
-    TemplateRejected { template: String, message: String },
-    #[error("design `{template}` failed to render this card")]
-    TemplateFailed { template: String, detail: String },
+    #[error("design `{design}` rejected this listing: {message}")]
+    DesignRejected { design: String, message: String },
+    #[error("design `{design}` failed to render this card")]
+    DesignFailed { design: String, detail: String },
     #[error(
         "rendering is disabled on this instance (PLAYWRIGHT__ENABLED=false) and the image is not cached"
     )]
@@ -95,8 +95,8 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::TemplateRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TemplateFailed { .. }
+            ApiError::DesignRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::DesignFailed { .. }
             | ApiError::EncodeFailed { .. }
             | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::ListingSourceUnavailable { .. } => StatusCode::BAD_GATEWAY,
@@ -119,8 +119,8 @@ impl ApiError {
             ApiError::QueryTooLong => "query-too-long",
             ApiError::SignatureRequired => "signature-required",
             ApiError::InvalidSignature => "invalid-signature",
-            ApiError::TemplateRejected { .. } => "template-rejected",
-            ApiError::TemplateFailed { .. } => "template-failed",
+            ApiError::DesignRejected { .. } => "template-rejected",
+            ApiError::DesignFailed { .. } => "template-failed",
             ApiError::RenderingDisabled => "rendering-disabled",
             ApiError::Overloaded { .. } => "overloaded",
             ApiError::RenderTimeout { .. } => "render-timeout",
@@ -151,7 +151,7 @@ impl ApiError {
     /// Internal detail worth a log line; never sent to the client.
     fn detail(&self) -> Option<&str> {
         match self {
-            ApiError::TemplateFailed { detail, .. }
+            ApiError::DesignFailed { detail, .. }
             | ApiError::EncodeFailed { detail, .. }
             | ApiError::BrowserUnavailable { detail }
             | ApiError::ListingSourceUnavailable { detail }
@@ -171,15 +171,15 @@ impl From<&RenderError> for ApiError {
             RenderError::Overloaded => ApiError::Overloaded {
                 retry_after: RENDER_RETRY_AFTER,
             },
-            RenderError::Template {
-                template,
-                source: TemplateError::Rejected(message),
-            } => ApiError::TemplateRejected {
-                template: template.clone(),
+            RenderError::Design {
+                design,
+                source: DesignError::Rejected(message),
+            } => ApiError::DesignRejected {
+                design: design.clone(),
                 message: message.clone(),
             },
-            RenderError::Template { template, source } => ApiError::TemplateFailed {
-                template: template.clone(),
+            RenderError::Design { design, source } => ApiError::DesignFailed {
+                design: design.clone(),
                 detail: source.to_string(),
             },
             RenderError::Encode { format, detail } => ApiError::EncodeFailed {

@@ -14,13 +14,13 @@ use sha2::{Digest, Sha256};
 
 use card_request::is_design_name;
 
-use crate::render::templates::{LoadedTemplate, TemplateRegistry};
+use crate::render::designs::{DesignRegistry, LoadedDesign};
 
 /// The outcome of variant selection for one request.
 pub struct Pick {
     pub experiment: String,
     pub variant: String,
-    pub design: Arc<LoadedTemplate>,
+    pub design: Arc<LoadedDesign>,
 }
 
 /// Why no design could be picked for a request.
@@ -236,7 +236,7 @@ impl Experiments {
     /// the experiment or a live design (designers previewing), else the sticky weighted assignment.
     pub fn pick(
         &self,
-        designs: &TemplateRegistry,
+        designs: &DesignRegistry,
         listing_id: &str,
         variant: Option<&str>,
     ) -> Result<Pick, PickError> {

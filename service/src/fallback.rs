@@ -90,7 +90,7 @@ impl FallbackCards {
         if !self.enabled {
             return;
         }
-        let Some(design) = self.renderer.templates().get(&self.design) else {
+        let Some(design) = self.renderer.designs().get(&self.design) else {
             tracing::warn!(design = %self.design, "fallback card not rendered: the default design is not live");
             return;
         };

@@ -30,8 +30,8 @@ use crate::experiments::Experiments;
 use crate::listings::{ListingError, ListingSource};
 use crate::render::CardRenderer;
 use crate::render::browser::BrowserPool;
+use crate::render::designs::{DesignRegistry, LoadError};
 use crate::render::images::ImageFetcher;
-use crate::render::templates::{LoadError, TemplateRegistry};
 use crate::settings::Settings;
 
 /// Why the service could not start; each message says what to fix.
@@ -83,7 +83,7 @@ impl AppState {
     /// The browser pool starts lazily; call [`AppState::warm_up`] to launch it before taking traffic.
     pub async fn build(settings: Settings, public_url: String) -> Result<Self, StartupError> {
         let listings = ListingSource::from_settings(&settings.listings)?;
-        let registry = Arc::new(TemplateRegistry::new(settings.templates.clone())?);
+        let registry = Arc::new(DesignRegistry::new(settings.templates.clone())?);
         let loader = registry.clone();
         let (loaded, failed) = tokio::task::spawn_blocking(move || loader.load_dir())
             .await
@@ -94,7 +94,7 @@ impl AppState {
                 )
             });
         if settings.templates.watch_interval_ms > 0 {
-            render::templates::spawn_watcher(
+            render::designs::spawn_watcher(
                 &registry,
                 Duration::from_millis(settings.templates.watch_interval_ms),
             );
@@ -198,8 +198,8 @@ impl AppState {
     }
 
     /// The live designs.
-    pub fn designs(&self) -> &TemplateRegistry {
-        self.cards.renderer.templates()
+    pub fn designs(&self) -> &DesignRegistry {
+        self.cards.renderer.designs()
     }
 }
 

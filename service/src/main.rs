@@ -1,16 +1,12 @@
-//! The `card-service` binary: load settings, start logging, bind, warm up, serve until SIGTERM or Ctrl-C.
+//! The `card-service` binary: settings → the driver's environment → runtime → bind, warm up,
+//! serve until SIGTERM or Ctrl-C.
 
 use std::process::ExitCode;
 
-use card_service::settings::Settings;
+use card_service::settings::{self, Settings};
 use card_service::{Server, telemetry};
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    // playwright-rs otherwise answers Ctrl-C (SIGINT) with exit(130), skipping the graceful
-    // shutdown below: in-flight requests, running jobs and their S3 leases, closing Chromium.
-    // SAFETY: first thing in main: the runtime's threads are idle and nothing reads the environment yet.
-    unsafe { std::env::set_var("PLAYWRIGHT_NO_SIGNAL_HANDLER", "1") };
+fn main() -> ExitCode {
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {
@@ -18,15 +14,29 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The Playwright driver inherits the environment (playwright-rs has no other way in).
-    let given = std::env::var("NODE_OPTIONS").ok();
-    if let Some(options) = settings
+    // The Playwright driver inherits the process environment (playwright-rs takes no other way
+    // in), so these are set before the runtime starts any thread.
+    for (name, value) in settings
         .playwright
-        .driver_node_options_env(given.as_deref())
+        .driver_env(settings::node_options().as_deref())
     {
-        // SAFETY: as above: no thread has started work, and nothing reads the environment yet.
-        unsafe { std::env::set_var("NODE_OPTIONS", options) };
+        // SAFETY: no other thread exists yet: the runtime is built below.
+        unsafe { std::env::set_var(name, value) };
     }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("card-service: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(settings))
+}
+
+async fn run(settings: Settings) -> ExitCode {
     telemetry::init(&settings.log, settings::rust_log().as_deref());
     let server = match Server::bind(settings).await {
         Ok(server) => server,
@@ -46,8 +56,6 @@ async fn main() -> ExitCode {
         }
     }
 }
-
-use card_service::settings;
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -434,6 +434,11 @@ fn insert_path(dict: &mut Dict, path: &str, value: &str) {
     }
 }
 
+/// `NODE_OPTIONS` as the environment gives it, which the driver's options are added to.
+pub fn node_options() -> Option<String> {
+    std::env::var("NODE_OPTIONS").ok()
+}
+
 /// `RUST_LOG`, the conventional override of `LOG__LEVEL`.
 pub fn rust_log() -> Option<String> {
     std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty())

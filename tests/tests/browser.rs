@@ -43,7 +43,7 @@ async fn a_card_page_makes_no_network_request() -> anyhow::Result<()> {
     let listener = CountingListener::start().await?;
     let base = listener.url();
     // Every way a document can ask for a URL without JavaScript, plus scripts that would if JS ran.
-    // (`<meta http-equiv>` never reaches a page: the template host rejects it, see templates.rs.)
+    // (`<meta http-equiv>` never reaches a page: the design host rejects it, see `service/src/render/designs.rs`.)
     let html = format!(
         r#"<!doctype html><html><head>
         <link rel="stylesheet" href="{base}/style.css"><link rel="preload" href="{base}/font.woff2" as="font">

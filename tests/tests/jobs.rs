@@ -180,7 +180,7 @@ async fn warm_cache_creates_exactly_the_top_n_objects_and_a_second_run_renders_n
         .state
         .cards
         .renderer
-        .templates()
+        .designs()
         .get("classic")
         .context("classic is live")?;
     let top = StaticListings::embedded().top(Metric::CpuMarkPerDollar, 5);
@@ -309,7 +309,7 @@ async fn warm_cache_stores_what_only_memory_holds_after_an_s3_outage() -> anyhow
     let classic = state
         .cards
         .renderer
-        .templates()
+        .designs()
         .get("classic")
         .context("classic is live")?;
     let expected: BTreeSet<String> = top

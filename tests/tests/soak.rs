@@ -67,7 +67,7 @@ async fn memory_stays_flat_over_many_renders() -> anyhow::Result<()> {
         .state
         .cards
         .renderer
-        .templates()
+        .designs()
         .snapshot()
         .keys()
         .filter(|name| !name.starts_with("fixture"))

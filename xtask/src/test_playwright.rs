@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail, ensure};
 use card_service::render::{
     ImageFormat,
     browser::{BrowserError, BrowserPool},
-    templates::{TemplateRegistry, smoke_input},
+    designs::{DesignRegistry, smoke_input},
 };
 use card_service::settings::Settings;
 
@@ -216,7 +216,7 @@ fn design_html(settings: &Settings) -> Result<Option<(String, String, String)>> 
         );
         return Ok(None);
     }
-    let registry = TemplateRegistry::new(templates.clone())
+    let registry = DesignRegistry::new(templates.clone())
         .map_err(|e| anyhow::anyhow!("the template engine does not start: {e}"))?;
     let template = registry
         .load_file(&name, &path)

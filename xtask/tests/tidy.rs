@@ -35,18 +35,7 @@ use ra_ap_rustc_lexer::{FrontmatterAllowed, TokenKind, tokenize};
 /// word): each is allowed until that branch lands, and then its entry goes. An entry that no
 /// longer offends fails the test, so the list only shrinks. (`service/src` has none: its
 /// citations all hold.)
-const PENDING: &[(&str, &str)] = &[
-    // card-templates/ is rewritten on its own branch; the JS preview script these name was
-    // never written.
-    (
-        "card-templates/preview/src/lib.rs",
-        "card-templates/js/preview.mjs",
-    ),
-    (
-        "card-templates/preview/src/main.rs",
-        "card-templates/js/preview.mjs",
-    ),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 /// Extensions of the bare file names (no directory) that must name a file of the repository.
 const NAMED_EXTENSIONS: [&str; 6] = ["md", "rs", "wit", "mjs", "sh", "py"];
@@ -61,6 +50,120 @@ const OUTSIDE_DIRS: [&str; 1] = ["shared"];
 
 /// Markers of a glob or a placeholder in a word (`card-images/*`, `{listing_id}`, `<name>`, `$HOME`).
 const PLACEHOLDER_MARKS: [char; 7] = ['*', '{', '<', '$', '…', '%', '~'];
+
+/// Arrows point down: no file of `service/src` reaches, through `crate::` or `super::` paths, a
+/// module that reaches back to it. (A parent naming its own children is not counted: that is
+/// what declares them.) The modules are files; `lib.rs` is `crate`; unit-test modules are left
+/// out.
+#[test]
+fn service_modules_import_without_cycles() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../service/src");
+    let mut sources = BTreeMap::new();
+    collect_modules(&root, &root, &mut sources);
+    let modules: BTreeSet<String> = sources.keys().cloned().collect();
+    let resolve = |path: &str| -> String {
+        let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
+        (1..=parts.len())
+            .rev()
+            .map(|n| parts[..n].join("::"))
+            .find(|m| modules.contains(m))
+            .unwrap_or_else(|| "crate".into())
+    };
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, source) in &sources {
+        // Unit tests (`#[cfg(test)] mod tests` at the end of a file) see their file as `super`.
+        let code: String = source
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or_default()
+            .lines()
+            .map(|l| l.split("//").next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parent = module.rsplit_once("::").map_or("", |(p, _)| p);
+        let mut targets = BTreeSet::new();
+        for (marker, base) in [("crate::", String::new()), ("super::", parent.to_string())] {
+            for (at, _) in code.match_indices(marker) {
+                if code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let rest = &code[at + marker.len()..];
+                // `a::b::{c, d::e}` or `a::b::C`: each named path.
+                let head: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                    .collect();
+                let prefix = if base.is_empty() {
+                    head.clone()
+                } else {
+                    format!("{base}::{head}")
+                };
+                if rest[head.len()..].starts_with('{') {
+                    let group = &rest[head.len() + 1
+                        ..rest[head.len()..]
+                            .find('}')
+                            .map_or(rest.len(), |e| head.len() + e)];
+                    for item in group.split(',') {
+                        let item = item.trim().trim_start_matches('{');
+                        targets.insert(resolve(&format!("{prefix}{item}")));
+                    }
+                } else {
+                    targets.insert(resolve(&prefix));
+                }
+            }
+        }
+        targets.remove(module);
+        edges.insert(module.clone(), targets);
+    }
+    let mut cycles = Vec::new();
+    for start in &modules {
+        // A path from `start` back to itself, found depth first.
+        let mut stack = vec![(start.clone(), vec![start.clone()])];
+        let mut seen = BTreeSet::new();
+        while let Some((at, path)) = stack.pop() {
+            for next in edges.get(&at).into_iter().flatten() {
+                if next == start {
+                    cycles.push(path.join(" → ") + " → " + start);
+                } else if seen.insert(next.clone()) {
+                    let mut longer = path.clone();
+                    longer.push(next.clone());
+                    stack.push((next.clone(), longer));
+                }
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "import cycles among service/src modules (move what both need below both):\n{}",
+        cycles.join("\n")
+    );
+}
+
+/// `service/src` files by module path (`render::browser::launch`; `lib.rs` and `main.rs` are `crate`).
+fn collect_modules(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_modules(root, &path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let rel = slash(path.strip_prefix(root).unwrap_or(&path));
+            let module = rel
+                .trim_end_matches(".rs")
+                .trim_end_matches("/mod")
+                .replace('/', "::");
+            let module = if module == "lib" || module == "main" {
+                "crate".to_string()
+            } else {
+                module
+            };
+            let source = std::fs::read_to_string(&path).unwrap_or_default();
+            out.entry(module).or_default().push_str(&source);
+        }
+    }
+}
 
 #[test]
 fn every_rust_file_opens_with_a_module_doc_line() {

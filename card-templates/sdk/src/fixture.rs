@@ -6,7 +6,7 @@ use alloc::string::String;
 use crate::CardInput;
 
 /// The listing id of the reference card the host renders before a design goes live
-/// (`smoke_input()` in `service/src/render/templates.rs`).
+/// (`smoke_input()` in `service/src/render/designs.rs`).
 pub const SMOKE_LISTING_ID: &str = "smoke-test";
 
 /// A minimal valid card for the load-time check, or `None` for a real listing.

@@ -19,7 +19,7 @@ use super::settings::{Variants, WarmCacheSettings};
 use super::{Deps, Failure, RunContext};
 use crate::cache::CacheOutcome;
 use crate::listings::{Listing, Metric};
-use crate::render::templates::LoadedTemplate;
+use crate::render::designs::LoadedDesign;
 use crate::render::{ImageFormat, RenderError};
 
 /// Failures listed in a report; the count covers all of them.
@@ -29,11 +29,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
 /// The designs a warm-up renders. The one place that decides what "every live variant" means,
 /// so it can follow the experiments as they grow.
-pub fn designs_to_warm(
-    deps: &Deps,
-    variants: &Variants,
-) -> Result<Vec<Arc<LoadedTemplate>>, String> {
-    let registry = deps.cards.renderer.templates();
+pub fn designs_to_warm(deps: &Deps, variants: &Variants) -> Result<Vec<Arc<LoadedDesign>>, String> {
+    let registry = deps.cards.renderer.designs();
     let live = |name: &str| {
         registry
             .get(name)
@@ -126,7 +123,7 @@ pub async fn warm(
     }
     // 2. designs
     let designs = designs_to_warm(deps, variants)?;
-    let items: Vec<(Arc<Listing>, Arc<LoadedTemplate>)> = listings
+    let items: Vec<(Arc<Listing>, Arc<LoadedDesign>)> = listings
         .iter()
         .flat_map(|l| designs.iter().map(move |d| (l.clone(), d.clone())))
         .collect();
@@ -191,7 +188,7 @@ fn tally(
 async fn warm_one(
     deps: &Deps,
     listing: &Listing,
-    design: &Arc<LoadedTemplate>,
+    design: &Arc<LoadedDesign>,
     stopped: impl Fn() -> bool,
 ) -> Result<Warmed, String> {
     let format = ImageFormat::default();

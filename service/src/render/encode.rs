@@ -13,19 +13,18 @@ use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
-/// zlib level of the re-encode (zlib-rs). On the classic card 1.1.0 (Chromium's fast PNG ≈ 240 KB,
-/// one core): level 2 → 222 KB in 4.2 ms, 3 → 196–204 KB in 6.3 ms, **4 → 159–173 KB in 7 ms**,
-/// 5 → 142–163 KB in 8.5 ms, 6 → 125–151 KB in 11.5 ms, plus ≈ 3.5 ms to decode. Level 4: a
-/// quarter fewer bytes than 2 to store, send and hold in memory for ≈ 3 ms more of one core.
+/// zlib level of the re-encode (zlib-rs): the level past which each step costs more CPU than the
+/// bytes it saves are worth to store, send and hold in memory ("PNG: size against speed" in
+/// docs/performance.md has the table).
 pub const ZLIB_LEVEL: u8 = 4;
 /// Row filter. Cards are mostly flat colour, gradients and text, which deflate finds as long runs
-/// without a filter; on classic 1.1.0 at level 4 `Up` came out 6–30 % bigger and slower, and at
-/// level 6 `Up` and `Adaptive` 14–37 % bigger in twice the time (docs/performance.md).
+/// without a filter; every filter measured came out bigger and slower (docs/performance.md).
 pub const FILTER: png::Filter = png::Filter::NoFilter;
-/// libwebp's speed/size knob (0 fastest … 6 smallest). On the classic card at q85: method 0
-/// ≈ 9 ms and 40 KB, 1 ≈ 13 ms and 38 KB, 2 ≈ 17 ms and 35 KB, 4 (Chromium's) ≈ 40–55 ms and 34 KB.
+/// libwebp's speed/size knob (0 fastest … 6 smallest): the fastest, since a cold WebP is
+/// CPU-bound and the slower methods save a few KB for several times the time ("WebP: libwebp in
+/// the service" in docs/performance.md).
 pub const WEBP_METHOD: i32 = 0;
-/// Captures larger than this are not decoded (a 1200×630 card is ≈ 2.3 MB of raw RGB).
+/// Captures larger than this are not decoded (a card is a few MB of raw RGB).
 const MAX_DECODED_BYTES: usize = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]

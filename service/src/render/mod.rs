@@ -1,15 +1,15 @@
 //! Rendering: listing → design (WebAssembly) → HTML → Chromium → image bytes.
 //!
-//! `pipeline.rs` lists the steps; `templates.rs` owns wasmtime; `browser/` owns Chromium;
+//! `pipeline.rs` lists the steps; `designs.rs` owns wasmtime; `browser/` owns Chromium;
 //! `encode.rs` recompresses PNG captures; `images.rs` inlines listing images.
 
 pub mod browser;
+pub mod designs;
 pub mod encode;
 pub mod images;
 pub mod pipeline;
 pub mod procfs;
 pub mod settings;
-pub mod templates;
 
 /// The size of every card, Open Graph's 1200×630: the size a design must declare in `describe`
 /// (it is refused otherwise), the size it gets in `card-input`, and the page's viewport and clip.
@@ -18,7 +18,7 @@ pub const CARD_SIZE: CardSize = CardSize {
     height: 630,
 };
 
-pub use templates::CardSize;
+pub use designs::CardSize;
 
 /// Output formats, chosen by `?format=` (parsed with the rest of the request in `card-request`).
 pub use card_request::ImageFormat;

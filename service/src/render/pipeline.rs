@@ -16,9 +16,9 @@ use bytes::Bytes;
 use tokio::sync::Semaphore;
 
 use super::browser::{BrowserError, BrowserPool};
+use super::designs::{CardInput, CardListing, DesignError, DesignRegistry, LoadedDesign};
 use super::encode::{EncodeError, Encoder};
 use super::images::ImageFetcher;
-use super::templates::{CardInput, CardListing, LoadedTemplate, TemplateError, TemplateRegistry};
 use super::{CARD_SIZE, ImageFormat};
 use crate::listings::Listing;
 use crate::render::settings::RenderSettings;
@@ -71,11 +71,8 @@ pub enum RenderError {
     Disabled,
     #[error("render queue is full")]
     Overloaded,
-    #[error("design `{template}`: {source}")]
-    Template {
-        template: String,
-        source: TemplateError,
-    },
+    #[error("design `{design}`: {source}")]
+    Design { design: String, source: DesignError },
     #[error(transparent)]
     Browser(#[from] BrowserError),
     /// The capture could not be encoded (a PNG or WebP encoder error): a bug or a corrupt
@@ -96,7 +93,7 @@ impl RenderError {
 
 /// Turns a listing and a design into image bytes.
 pub struct CardRenderer {
-    templates: Arc<TemplateRegistry>,
+    designs: Arc<DesignRegistry>,
     browser: Option<Arc<BrowserPool>>,
     images: ImageFetcher,
     settings: RenderSettings,
@@ -108,7 +105,7 @@ pub struct CardRenderer {
 
 impl CardRenderer {
     pub fn new(
-        templates: Arc<TemplateRegistry>,
+        designs: Arc<DesignRegistry>,
         browser: Option<Arc<BrowserPool>>,
         images: ImageFetcher,
         settings: RenderSettings,
@@ -117,7 +114,7 @@ impl CardRenderer {
         let capacity = browser.as_ref().map_or(0, |b| b.capacity());
         let admitted = Arc::new(Semaphore::new(capacity + settings.queue_depth));
         Self {
-            templates,
+            designs,
             browser,
             images,
             settings,
@@ -127,8 +124,8 @@ impl CardRenderer {
         }
     }
 
-    pub fn templates(&self) -> &Arc<TemplateRegistry> {
-        &self.templates
+    pub fn designs(&self) -> &Arc<DesignRegistry> {
+        &self.designs
     }
 
     pub fn browser(&self) -> Option<&Arc<BrowserPool>> {
@@ -153,7 +150,7 @@ impl CardRenderer {
     pub async fn render(
         &self,
         listing: &Listing,
-        template: &Arc<LoadedTemplate>,
+        template: &Arc<LoadedDesign>,
         format: ImageFormat,
     ) -> Result<RenderedCard, RenderError> {
         let mut timings = StageTimings::default();
@@ -184,14 +181,14 @@ impl CardRenderer {
         // 3. html
         let started = Instant::now();
         let input = card_input(listing, image_data_uri, &self.settings.brand);
-        let registry = self.templates.clone();
+        let registry = self.designs.clone();
         let design = template.clone();
         let html = tokio::task::spawn_blocking(move || registry.render(&design, &input))
             .await
-            .map_err(|e| TemplateError::Host(e.to_string()))
+            .map_err(|e| DesignError::Host(e.to_string()))
             .and_then(|r| r)
-            .map_err(|source| RenderError::Template {
-                template: template.name.clone(),
+            .map_err(|source| RenderError::Design {
+                design: template.name.clone(),
                 source,
             })?;
         timings.html = started.elapsed();

@@ -43,6 +43,18 @@ pub struct PlaywrightSettings {
 }
 
 impl PlaywrightSettings {
+    /// The variables the Playwright driver must inherit, given the environment's `NODE_OPTIONS`:
+    /// `PLAYWRIGHT_NO_SIGNAL_HANDLER=1` (playwright-rs otherwise answers Ctrl-C with exit(130),
+    /// skipping the graceful shutdown: in-flight requests, job leases, closing Chromium) and the
+    /// driver's `NODE_OPTIONS` when there is something to add.
+    pub fn driver_env(&self, node_options: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut vars = vec![("PLAYWRIGHT_NO_SIGNAL_HANDLER", "1".to_string())];
+        if let Some(options) = self.driver_node_options_env(node_options) {
+            vars.push(("NODE_OPTIONS", options));
+        }
+        vars
+    }
+
     /// `NODE_OPTIONS` for the driver: `given` (the environment's) with
     /// `PLAYWRIGHT__DRIVER_NODE_OPTIONS` after it, so ours win where both set an option; `None`
     /// when there is nothing to add.

@@ -30,7 +30,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             json!({"status": if up { "ok" } else { "down" }, "version": pool.version(), "restarts": pool.restarts(), "recycles": pool.recycles()})
         }
     };
-    let designs = state.cards.renderer.templates().snapshot();
+    let designs = state.cards.renderer.designs().snapshot();
     let default_live = designs.contains_key(&state.settings.templates.default);
     ready &= default_live;
     let templates = json!({

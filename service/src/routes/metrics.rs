@@ -89,7 +89,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "card_templates_live",
         "Designs live in the registry.",
         "gauge",
-        cards.renderer.templates().snapshot().len() as f64,
+        cards.renderer.designs().snapshot().len() as f64,
     );
     let _ = writeln!(
         out,

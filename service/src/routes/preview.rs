@@ -14,8 +14,8 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::listings::is_valid_id;
 use crate::render::CARD_SIZE;
+use crate::render::designs::LoadedDesign;
 use crate::render::pipeline::card_input;
-use crate::render::templates::LoadedTemplate;
 use crate::routes::share::escape;
 
 /// The gallery's default rows: a typical listing and the edge cases designs must survive.
@@ -69,9 +69,9 @@ async fn preview(
     RawQuery(raw): RawQuery,
 ) -> Result<Html<String>, ApiError> {
     let query = parse(raw.as_deref())?;
-    let registry = state.cards.renderer.templates();
+    let registry = state.cards.renderer.designs();
     let live = registry.snapshot();
-    let designs: Vec<std::sync::Arc<LoadedTemplate>> = match (&query.a, &query.b) {
+    let designs: Vec<std::sync::Arc<LoadedDesign>> = match (&query.a, &query.b) {
         (None, None) => live
             .values()
             .filter(|t| !t.name.starts_with("fixture-"))

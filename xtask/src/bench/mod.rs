@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use card_service::listings::{Listing, StaticListings};
+use card_service::render::designs::DesignRegistry;
 use card_service::render::images::ImageFetcher;
 use card_service::render::pipeline::card_input;
-use card_service::render::templates::TemplateRegistry;
 use card_service::settings::Settings;
 use serde::Serialize;
 
@@ -739,7 +739,7 @@ async fn seed_baseline(
     let mut settings = Settings::default();
     settings.templates.dir = dist.to_path_buf();
     settings.templates.cache_dir = None;
-    let registry = TemplateRegistry::new(settings.templates.clone())
+    let registry = DesignRegistry::new(settings.templates.clone())
         .map_err(|e| anyhow::anyhow!("the template engine does not start: {e}"))?;
     let path = dist.join("classic.wasm");
     let design = registry

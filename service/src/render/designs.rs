@@ -3,7 +3,7 @@
 //! Architecture Invariant: this is the only module that knows about wasmtime. A design is
 //! compiled once (cached as `.cwasm`, written then renamed), checked off the request path
 //! (it must answer `describe` and render a sample card), and then swapped in atomically:
-//! a render holds an `Arc<LoadedTemplate>`, so it finishes on the version it started with.
+//! a render holds an `Arc<LoadedDesign>`, so it finishes on the version it started with.
 //! Every render gets a fresh `Store` with an epoch deadline and a memory limit, because a
 //! trapped store cannot be reused and a design must not be able to hang or exhaust the host.
 
@@ -41,7 +41,7 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Why a design could not produce HTML.
 #[derive(Debug, thiserror::Error)]
-pub enum TemplateError {
+pub enum DesignError {
     /// The design returned its typed error: the input is the problem (HTTP 422).
     #[error("{0}")]
     Rejected(String),
@@ -81,11 +81,11 @@ pub enum LoadError {
     #[error("invalid size {0}x{1}: expected {w}x{h}", w = CARD_SIZE.width, h = CARD_SIZE.height)]
     InvalidSize(u32, u32),
     #[error("smoke render failed: {0}")]
-    SmokeRender(TemplateError),
+    SmokeRender(DesignError),
 }
 
 /// A compiled, checked design ready to render.
-pub struct LoadedTemplate {
+pub struct LoadedDesign {
     pub name: String,
     pub version: String,
     pub size: CardSize,
@@ -98,9 +98,9 @@ pub struct LoadedTemplate {
     pre: CardPre<HostState>,
 }
 
-impl std::fmt::Debug for LoadedTemplate {
+impl std::fmt::Debug for LoadedDesign {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedTemplate")
+        f.debug_struct("LoadedDesign")
             .field("name", &self.name)
             .field("version", &self.version)
             .field("digest", &self.digest)
@@ -108,7 +108,7 @@ impl std::fmt::Debug for LoadedTemplate {
     }
 }
 
-impl LoadedTemplate {
+impl LoadedDesign {
     /// `name@version`, as sent in `X-Card-Template`.
     pub fn label(&self) -> String {
         format!("{}@{}", self.name, self.version)
@@ -138,25 +138,25 @@ pub enum RegistryError {
 }
 
 /// The engine plus the live designs by name.
-pub struct TemplateRegistry {
+pub struct DesignRegistry {
     engine: Engine,
     linker: Linker<HostState>,
     settings: DesignSettings,
-    live: RwLock<Arc<BTreeMap<String, Arc<LoadedTemplate>>>>,
+    live: RwLock<Arc<BTreeMap<String, Arc<LoadedDesign>>>>,
     /// (modification time, length) of each file at the last scan of `TEMPLATES__DIR`.
     seen: std::sync::Mutex<std::collections::HashMap<PathBuf, FileStamp>>,
     /// Replaced versions, oldest first, at most `HISTORY` per design.
-    history: std::sync::Mutex<BTreeMap<String, Vec<Arc<LoadedTemplate>>>>,
+    history: std::sync::Mutex<BTreeMap<String, Vec<Arc<LoadedDesign>>>>,
     ticker_stop: Arc<AtomicBool>,
 }
 
-impl Drop for TemplateRegistry {
+impl Drop for DesignRegistry {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
     }
 }
 
-impl TemplateRegistry {
+impl DesignRegistry {
     pub fn new(settings: DesignSettings) -> Result<Self, LoadError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
@@ -240,7 +240,7 @@ impl TemplateRegistry {
     }
 
     /// Loads one component file as design `name` and makes it live.
-    pub fn load_file(&self, name: &str, path: &Path) -> Result<Arc<LoadedTemplate>, LoadError> {
+    pub fn load_file(&self, name: &str, path: &Path) -> Result<Arc<LoadedDesign>, LoadError> {
         let bytes = std::fs::read(path).map_err(|e| LoadError::Io {
             path: path.into(),
             source: e,
@@ -250,7 +250,7 @@ impl TemplateRegistry {
 
     /// Checks a design and swaps it in; the same bytes as the live version are a no-op.
     /// Blocking (compiles and smoke-renders): call off the async threads.
-    pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedTemplate>, LoadError> {
+    pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedDesign>, LoadError> {
         if let Some(live) = self.get(name)
             && live.digest == hex::encode(Sha256::digest(bytes))
         {
@@ -264,7 +264,7 @@ impl TemplateRegistry {
     /// Compiles (or reuses the cached `.cwasm`) and checks a design without making it live:
     /// it must instantiate against the card world, answer `describe` with its name and 1200×630,
     /// and render every smoke input within the limits. Blocking.
-    pub fn validate(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedTemplate>, LoadError> {
+    pub fn validate(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedDesign>, LoadError> {
         if !card_request::is_design_name(name) {
             return Err(LoadError::InvalidName(name.into()));
         }
@@ -275,7 +275,7 @@ impl TemplateRegistry {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::MissingExport(e.to_string()))?;
         let pre = CardPre::new(pre).map_err(|e| LoadError::MissingExport(e.to_string()))?;
-        let mut template = LoadedTemplate {
+        let mut template = LoadedDesign {
             name: name.into(),
             version: String::new(),
             size: CardSize {
@@ -312,7 +312,7 @@ impl TemplateRegistry {
     }
 
     /// Makes a validated `template` the live version; the one it replaces goes to the history.
-    pub fn swap_in(&self, template: Arc<LoadedTemplate>) {
+    pub fn swap_in(&self, template: Arc<LoadedDesign>) {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         let mut next = (**live).clone();
         if let Some(previous) = next.insert(template.name.clone(), template) {
@@ -327,7 +327,7 @@ impl TemplateRegistry {
     }
 
     /// Puts the previous version back and writes it to `TEMPLATES__DIR` so a restart keeps it.
-    pub fn rollback(&self, name: &str) -> Result<Arc<LoadedTemplate>, RegistryError> {
+    pub fn rollback(&self, name: &str) -> Result<Arc<LoadedDesign>, RegistryError> {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         if !live.contains_key(name) {
             return Err(RegistryError::NotLive(name.into()));
@@ -347,7 +347,7 @@ impl TemplateRegistry {
     }
 
     /// Takes a design out of service and moves its file aside (`TEMPLATES__DIR/.retired/`).
-    pub fn remove(&self, name: &str) -> Result<Arc<LoadedTemplate>, RegistryError> {
+    pub fn remove(&self, name: &str) -> Result<Arc<LoadedDesign>, RegistryError> {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         let mut next = (**live).clone();
         let removed = next
@@ -371,13 +371,13 @@ impl TemplateRegistry {
     }
 
     /// Writes a design's component to `TEMPLATES__DIR/NAME.wasm` (write, then rename).
-    pub fn persist(&self, template: &LoadedTemplate) -> std::io::Result<()> {
+    pub fn persist(&self, template: &LoadedDesign) -> std::io::Result<()> {
         let path = self.settings.dir.join(format!("{}.wasm", template.name));
         write_atomically(&self.settings.dir, &path, &template.source)
     }
 
     /// Earlier versions of a design, oldest first.
-    pub fn history(&self, name: &str) -> Vec<Arc<LoadedTemplate>> {
+    pub fn history(&self, name: &str) -> Vec<Arc<LoadedDesign>> {
         self.history
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -392,12 +392,12 @@ impl TemplateRegistry {
     }
 
     /// The live version of a design.
-    pub fn get(&self, name: &str) -> Option<Arc<LoadedTemplate>> {
+    pub fn get(&self, name: &str) -> Option<Arc<LoadedDesign>> {
         self.snapshot().get(name).cloned()
     }
 
     /// All live designs, consistent at one instant.
-    pub fn snapshot(&self) -> Arc<BTreeMap<String, Arc<LoadedTemplate>>> {
+    pub fn snapshot(&self) -> Arc<BTreeMap<String, Arc<LoadedDesign>>> {
         self.live.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -466,7 +466,7 @@ impl TemplateRegistry {
         Duration::from_millis(self.settings.render_timeout_ms)
     }
 
-    fn describe(&self, template: &LoadedTemplate) -> Result<TemplateInfo, TemplateError> {
+    fn describe(&self, template: &LoadedDesign) -> Result<TemplateInfo, DesignError> {
         let mut store = self.store();
         let card: Card = template
             .pre
@@ -478,9 +478,9 @@ impl TemplateRegistry {
     /// Runs the design's `render`. Blocking (≈ tens of µs; bounded by the epoch deadline): call from `spawn_blocking`.
     pub fn render(
         &self,
-        template: &LoadedTemplate,
+        template: &LoadedDesign,
         input: &CardInput,
-    ) -> Result<String, TemplateError> {
+    ) -> Result<String, DesignError> {
         let mut store = self.store();
         let card: Card = template
             .pre
@@ -492,17 +492,17 @@ impl TemplateRegistry {
         {
             Ok(html) => html,
             Err(RenderError::InvalidInput(message)) => {
-                return Err(TemplateError::Rejected(message));
+                return Err(DesignError::Rejected(message));
             }
             Err(RenderError::UnsupportedSize(size)) => {
-                return Err(TemplateError::Rejected(format!(
+                return Err(DesignError::Rejected(format!(
                     "unsupported size {}x{}",
                     size.width, size.height
                 )));
             }
         };
         if html.len() > self.settings.max_html_bytes {
-            return Err(TemplateError::OutputTooLarge {
+            return Err(DesignError::OutputTooLarge {
                 size: html.len(),
                 limit: self.settings.max_html_bytes,
             });
@@ -513,19 +513,19 @@ impl TemplateRegistry {
             .unwrap_or("")
             .to_ascii_lowercase();
         if !(head.starts_with("<!doctype html") || head.starts_with("<html")) {
-            return Err(TemplateError::NotHtml);
+            return Err(DesignError::NotHtml);
         }
         if has_meta_http_equiv(&html) {
-            return Err(TemplateError::Navigates);
+            return Err(DesignError::Navigates);
         }
         Ok(html)
     }
 
-    fn classify(&self, e: wasmtime::Error) -> TemplateError {
+    fn classify(&self, e: wasmtime::Error) -> DesignError {
         match e.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => TemplateError::Deadline(self.deadline()),
-            Some(trap) => TemplateError::Trapped(trap.to_string()),
-            None => TemplateError::Trapped(format!("{e:#}")),
+            Some(Trap::Interrupt) => DesignError::Deadline(self.deadline()),
+            Some(trap) => DesignError::Trapped(trap.to_string()),
+            None => DesignError::Trapped(format!("{e:#}")),
         }
     }
 }
@@ -615,7 +615,7 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
 }
 
 /// Rescans `TEMPLATES__DIR` every `interval` on the blocking pool until the registry is dropped.
-pub fn spawn_watcher(registry: &Arc<TemplateRegistry>, interval: Duration) {
+pub fn spawn_watcher(registry: &Arc<DesignRegistry>, interval: Duration) {
     let weak = Arc::downgrade(registry);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
