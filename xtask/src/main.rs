@@ -6,6 +6,7 @@ mod bench;
 mod checks;
 mod cleanup;
 mod config;
+mod containers;
 mod dev;
 mod doctor;
 mod fuzz;
@@ -71,6 +72,9 @@ enum Command {
     Fuzz(fuzz::Fuzz),
     /// Print an image URL signed with the first of SIGNING__KEYS.
     SignUrl(sign_url::SignUrl),
+    /// The service and LocalStack as containers (podman set up here, or a Docker daemon).
+    #[command(subcommand)]
+    Containers(containers::Containers),
 }
 
 #[tokio::main]
@@ -90,6 +94,7 @@ async fn main() -> ExitCode {
         Command::Bench(bench) => bench.run().await,
         Command::Fuzz(fuzz) => fuzz.run(),
         Command::SignUrl(sign_url) => sign_url.run(),
+        Command::Containers(containers) => containers.run().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

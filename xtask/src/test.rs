@@ -1,7 +1,8 @@
 //! `cargo xtask test`: everything CI runs, on a machine that may have none of it installed.
 //!
 //! Steps: prerequisites, template build, the templates' host unit tests, the workspace tests
-//! with the environment they need, then each fuzz target briefly (`--fuzz-seconds`, 15 s).
+//! with the environment they need, promtool and the container checks (skipped, with the reason,
+//! where no container runtime can run), then each fuzz target briefly (`--fuzz-seconds`, 15 s).
 //! The last line counts the tests (`xtask: N passed, N failed`; a fuzz target counts as one).
 
 use std::{
@@ -13,7 +14,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 
 use crate::{
-    fuzz, install, s3_server, templates,
+    containers, fuzz, install, s3_server, templates,
     util::{self, env_nonempty, project_root, tools_dir},
 };
 
@@ -90,7 +91,20 @@ impl Test {
             Ok(())
         })?;
 
-        step(5, "cargo fuzz (card-request)", || {
+        step(
+            5,
+            "containers and Prometheus (ops/, docker-compose.yml)",
+            || {
+                let checks = containers_step()?;
+                tally = tally.add(Tally {
+                    passed: checks.passed,
+                    failed: checks.failed,
+                });
+                Ok(())
+            },
+        )?;
+
+        step(6, "cargo fuzz (card-request)", || {
             if self.fuzz_seconds == 0 {
                 eprintln!("    skipped: --fuzz-seconds 0");
                 return Ok(());
@@ -114,7 +128,15 @@ impl Test {
     }
 }
 
-const STEPS: usize = 5;
+const STEPS: usize = 6;
+
+/// promtool over ops/prometheus/, then the compose stack, a real Prometheus and a crash
+/// (`containers::check`). Without a runtime that can run, the container checks print
+/// `skipped: REASON` and count as neither passed nor failed.
+fn containers_step() -> Result<containers::check::Outcome> {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| runtime.block_on(containers::check::run()))
+}
 
 /// Runs one step; a failure names it.
 fn step<T>(number: usize, name: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {

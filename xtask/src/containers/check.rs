@@ -1,0 +1,343 @@
+//! The container and operations checks `cargo xtask test` runs (its `containers` step).
+//!
+//! - promtool: `check config`, `check rules`, `test rules` over ops/prometheus/ (Debian's
+//!   `prometheus` package, installed when missing);
+//! - the stack: images built, `compose up` to `/readyz`, a card served from the stack and its
+//!   object found in LocalStack's bucket;
+//! - a real Prometheus scraping the stack's service: its query API returns the series with the
+//!   labels docs/operations.md promises;
+//! - a crash: card-service SIGKILLed inside its container mid-render, the restart policy brings
+//!   it back to ready.
+//!
+//! Each check that ran counts as passed or failed; when the runtime cannot run, the stack checks
+//! are reported as skipped with the reason and count as neither.
+
+use std::{
+    fs,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::Value;
+
+use super::{
+    runtime::{self, Runtime},
+    stack::{self, LOCALSTACK_URL, SERVICE_URL},
+};
+use crate::{
+    install,
+    util::{self, find_in_path, project_root},
+};
+
+/// The bucket docker-compose.yml provisions by default.
+const BUCKET: &str = "dealbrain-card-images";
+
+/// Checks that ran: (name, outcome) in order.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub passed: u64,
+    pub failed: u64,
+    pub skipped: Vec<String>,
+}
+
+impl Outcome {
+    fn record(&mut self, name: &str, result: Result<String>) {
+        match result {
+            Ok(detail) => {
+                eprintln!("    ok: {name}: {detail}");
+                self.passed += 1;
+            }
+            Err(err) => {
+                eprintln!("    FAILED: {name}: {err:#}");
+                self.failed += 1;
+            }
+        }
+    }
+}
+
+/// Runs every check; fails only when a check that ran failed.
+pub async fn run() -> Result<Outcome> {
+    let mut outcome = Outcome::default();
+    promtool(&mut outcome)?;
+    let runtime = match runtime::setup() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            let reason = format!("container checks skipped: {err}");
+            eprintln!("    skipped: {reason}");
+            outcome.skipped.push(reason);
+            return Ok(outcome);
+        }
+    };
+    eprintln!("    {}", runtime.summary());
+    let result = stack_checks(&runtime, &mut outcome).await;
+    // Whatever happened, leave nothing running.
+    if let Err(err) = stack::down(&runtime) {
+        eprintln!("    warning: `containers down` failed: {err:#}");
+    }
+    result?;
+    if outcome.failed > 0 {
+        bail!("{} container check(s) failed", outcome.failed);
+    }
+    Ok(outcome)
+}
+
+fn promtool(outcome: &mut Outcome) -> Result<()> {
+    if find_in_path("promtool").is_none() {
+        install::apt_install(&["prometheus"])?;
+    }
+    let dir = project_root().join("ops/prometheus");
+    for args in [
+        ["check", "config", "prometheus.yml"],
+        ["check", "rules", "alerts.yml"],
+        ["test", "rules", "alerts.test.yml"],
+    ] {
+        let name = format!("promtool {}", args.join(" "));
+        let result = util::read(Command::new("promtool").current_dir(&dir).args(args))
+            .map(|out| out.lines().last().unwrap_or("").trim().to_string());
+        outcome.record(&name, result);
+    }
+    Ok(())
+}
+
+async fn stack_checks(runtime: &Runtime, outcome: &mut Outcome) -> Result<()> {
+    let ready = stack::up(runtime, Duration::from_secs(240)).await;
+    let ready = match ready {
+        Ok(ready) => ready,
+        Err(err) => {
+            outcome.record("compose stack up", Err(err));
+            return Ok(());
+        }
+    };
+    outcome.record(
+        "compose stack up",
+        Ok(format!(
+            "/readyz 200 {:.1}s after `up`",
+            ready.as_secs_f64()
+        )),
+    );
+    outcome.record(
+        "card served from the stack, stored in LocalStack",
+        card_stored().await,
+    );
+    outcome.record("Prometheus scrapes the service", prometheus_scrape().await);
+    outcome.record(
+        "container killed mid-render restarts",
+        killed_restarts().await,
+    );
+    Ok(())
+}
+
+fn http() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?)
+}
+
+/// A card through the stack's service; then LocalStack's bucket holds its object.
+async fn card_stored() -> Result<String> {
+    let response = http()?
+        .get(format!("{SERVICE_URL}/api/og-image/dl-0001"))
+        .send()
+        .await?;
+    ensure!(
+        response.status() == 200,
+        "GET /api/og-image/dl-0001: {}",
+        response.status()
+    );
+    let cache = header(&response, "x-cache");
+    let bytes = response.bytes().await?;
+    ensure!(bytes.starts_with(b"\x89PNG"), "not a PNG");
+    let client = card_e2e::s3::client(LOCALSTACK_URL);
+    // The PUT happens after the answer; give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = client
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix("card-images/classic/dl-0001/")
+            .send()
+            .await
+            .context("list LocalStack's bucket")?;
+        if let Some(object) = listed.contents().first() {
+            return Ok(format!(
+                "{} bytes (X-Cache {cache}), stored as {}",
+                bytes.len(),
+                object.key().unwrap_or("?")
+            ));
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "no object under card-images/classic/dl-0001/ in {BUCKET} after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string()
+}
+
+/// Kills on drop whatever Prometheus this check started.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// ops/prometheus/prometheus.yml with a 1 s scrape interval, a real Prometheus on a free port,
+/// and its query API asked for the series and labels docs/operations.md promises.
+async fn prometheus_scrape() -> Result<String> {
+    let scratch = std::env::temp_dir().join(format!("card-prometheus-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&scratch);
+    fs::create_dir_all(&scratch)?;
+    let ops = project_root().join("ops/prometheus");
+    let config = fs::read_to_string(ops.join("prometheus.yml"))?
+        .replace("scrape_interval: 15s", "scrape_interval: 1s");
+    fs::write(scratch.join("prometheus.yml"), config)?;
+    fs::copy(ops.join("alerts.yml"), scratch.join("alerts.yml"))?;
+    let port = card_e2e::s3::free_port()?;
+    let log = fs::File::create(scratch.join("prometheus.log"))?;
+    let child = Command::new("prometheus")
+        .arg(format!(
+            "--config.file={}",
+            scratch.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            scratch.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("start prometheus")?;
+    let _guard = KillOnDrop(child);
+    let api = format!("http://127.0.0.1:{port}/api/v1/query");
+    // Traffic for the request and cache series (the card check made some; one more is cheap).
+    let _ = http()?
+        .get(format!("{SERVICE_URL}/api/og-image/dl-0001"))
+        .send()
+        .await;
+    let wanted: &[(&str, &[&str])] = &[
+        ("card_http_requests_total", &["route", "method", "status"]),
+        (
+            "card_http_request_duration_seconds_bucket",
+            &["route", "le"],
+        ),
+        ("card_cache_requests_total", &["outcome"]),
+        ("card_render_stage_seconds_bucket", &["stage", "le"]),
+        ("card_s3_request_seconds_bucket", &["op", "le"]),
+        ("card_s3_errors_total", &["op"]),
+        ("card_job_runs_total", &["exported_job"]),
+        ("card_browser_restarts_total", &[]),
+        ("card_browser_memory_max_bytes", &[]),
+        ("card_s3_breaker_open", &[]),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let client = http()?;
+    let mut missing = Vec::new();
+    while Instant::now() < deadline {
+        missing.clear();
+        for (metric, labels) in wanted {
+            let body = match client.get(&api).query(&[("query", *metric)]).send().await {
+                Ok(response) => response.json::<Value>().await.map_err(anyhow::Error::from),
+                Err(err) => Err(err.into()),
+            };
+            let found = match body {
+                Ok(body) => body["data"]["result"].as_array().is_some_and(|series| {
+                    series.iter().any(|s| {
+                        s["metric"]["job"] == "card-service"
+                            && labels.iter().all(|l| s["metric"][*l].is_string())
+                    })
+                }),
+                Err(_) => false,
+            };
+            if !found {
+                missing.push(*metric);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(format!(
+                "{} series families with their labels via /api/v1/query",
+                wanted.len()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let log = fs::read_to_string(scratch.join("prometheus.log")).unwrap_or_default();
+    bail!(
+        "after 60 s Prometheus has no {missing:?} with the promised labels; its log ends: {}",
+        log.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
+    )
+}
+
+/// SIGKILL card-service inside its container while a render runs: the container exits (its init
+/// forwards the status), the restart policy starts it again, `/readyz` is 200 again.
+async fn killed_restarts() -> Result<String> {
+    let name = format!("{}_card-service_1", stack::PROJECT);
+    let engine = engine_cli();
+    let restarts = |engine: &str| -> Result<u64> {
+        let out = util::read(Command::new(engine).args([
+            "inspect",
+            "--format",
+            "{{.RestartCount}}",
+            &name,
+        ]))?;
+        Ok(out.trim().parse().unwrap_or(0))
+    };
+    let before = restarts(engine)?;
+    // A card nobody asked for yet keeps a render in flight.
+    let render = tokio::spawn(
+        http()?
+            .get(format!("{SERVICE_URL}/api/og-image/dl-0150"))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let killed = Instant::now();
+    util::read(Command::new(engine).args([
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = card-service ] && kill -9 ${p#/proc/}; done; true",
+    ]))?;
+    let during = render.await?.map(|r| r.status().as_u16());
+    let deadline = killed + Duration::from_secs(120);
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let after = restarts(engine).unwrap_or(before);
+        let ready = http()?
+            .get(format!("{SERVICE_URL}/readyz"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if after > before && ready {
+            return Ok(format!(
+                "the in-flight request got {during:?}; restarted ({before} → {after}) and ready {:.1}s after the kill",
+                killed.elapsed().as_secs_f64()
+            ));
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "not restarted and ready within 120 s of the kill (restarts {before} → {after})"
+        );
+    }
+}
+
+fn engine_cli() -> &'static str {
+    match runtime::current().map(|r| r.engine) {
+        Some(runtime::Engine::Docker) => "docker",
+        _ => "podman",
+    }
+}
