@@ -341,3 +341,98 @@ fn engine_cli() -> &'static str {
         _ => "podman",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every `card_*` name the service writes in /metrics, read from the two files that write them.
+    fn exported() -> BTreeSet<String> {
+        let root = project_root();
+        let mut names = BTreeSet::new();
+        for file in ["service/src/telemetry.rs", "service/src/routes/metrics.rs"] {
+            let text = fs::read_to_string(root.join(file)).unwrap();
+            names.extend(metric_names(&text));
+        }
+        names
+    }
+
+    /// `card_…` identifiers in a text; a histogram's `_bucket`/`_sum`/`_count` series count as it.
+    fn metric_names(text: &str) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("card_") {
+            let preceded = rest[..at]
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            let name = &tail[..end];
+            if !preceded {
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .unwrap_or(name);
+                names.insert(base.to_string());
+            }
+            rest = &tail[end..];
+        }
+        names
+    }
+
+    #[test]
+    fn every_dashboard_and_alert_query_names_an_exported_metric() {
+        let exported = exported();
+        assert!(
+            exported.contains("card_http_requests_total"),
+            "{exported:?}"
+        );
+        let root = project_root();
+        let dashboard: Value = serde_json::from_str(
+            &fs::read_to_string(root.join("ops/grafana/card-service.json")).unwrap(),
+        )
+        .unwrap();
+        let mut queries = 0;
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                let used = metric_names(expr);
+                assert!(!used.is_empty(), "{expr} names no card_ metric");
+                for name in used {
+                    assert!(
+                        exported.contains(&name),
+                        "dashboard: {name} is not exported ({expr})"
+                    );
+                }
+                queries += 1;
+            }
+        }
+        assert!(queries >= 8, "{queries} queries");
+        let alerts = fs::read_to_string(root.join("ops/prometheus/alerts.yml")).unwrap();
+        let expressions: String = alerts
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for name in metric_names(&expressions) {
+            assert!(
+                exported.contains(&name),
+                "alerts.yml: {name} is not exported"
+            );
+        }
+    }
+
+    #[test]
+    fn histogram_series_and_prefixes_are_read_as_metric_names() {
+        let names = metric_names("rate(card_x_bucket[5m]) + my_card_y + card_z_total{a=\"b\"}");
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["card_x", "card_z_total"]
+        );
+    }
+}
