@@ -6,6 +6,8 @@
 //!   object found in LocalStack's bucket;
 //! - a real Prometheus scraping the stack's service: its query API returns the series with the
 //!   labels docs/operations.md promises;
+//! - deploy/kubernetes/ validated against the Kubernetes schemas (`kubernetes-validate --strict`,
+//!   PyPI, installed in a venv when missing);
 //! - a crash: card-service SIGKILLed inside its container mid-render, the restart policy brings
 //!   it back to ready.
 //!
@@ -56,10 +58,15 @@ impl Outcome {
     }
 }
 
+/// PyPI's validator with the Kubernetes JSON schemas bundled (no cluster, no network at run time).
+const KUBERNETES_VALIDATE: &str = "kubernetes-validate==1.37.0";
+
 /// Runs every check; fails only when a check that ran failed.
 pub async fn run() -> Result<Outcome> {
     let mut outcome = Outcome::default();
     promtool(&mut outcome)?;
+    let result = kubernetes_manifests();
+    outcome.record("deploy/kubernetes against the 1.37 schemas", result);
     let runtime = match runtime::setup() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -98,6 +105,45 @@ fn promtool(outcome: &mut Outcome) -> Result<()> {
         outcome.record(&name, result);
     }
     Ok(())
+}
+
+/// `kubernetes-validate --strict` over deploy/kubernetes/*.yaml, from a venv in the tools dir.
+fn kubernetes_manifests() -> Result<String> {
+    let venv = crate::util::tools_dir().join("kubernetes-validate-venv");
+    let tool = venv.join("bin/kubernetes-validate");
+    if !tool.is_file() {
+        util::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        util::run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            KUBERNETES_VALIDATE,
+        ]))?;
+    }
+    let dir = project_root().join("deploy/kubernetes");
+    let mut files: Vec<_> = fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    ensure!(
+        files.len() >= 5,
+        "expected 5 manifests in {}",
+        dir.display()
+    );
+    let out = Command::new(&tool).arg("--strict").args(&files).output()?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let passed = text
+        .lines()
+        .filter(|l| l.contains(" passed for resource "))
+        .count();
+    ensure!(
+        out.status.success() && passed == files.len() && !text.contains("ERROR"),
+        "{}",
+        text.trim()
+    );
+    Ok(format!("{passed} manifests valid (strict)"))
 }
 
 async fn stack_checks(runtime: &Runtime, outcome: &mut Outcome) -> Result<()> {
