@@ -171,6 +171,10 @@ async fn stack_checks(runtime: &Runtime, outcome: &mut Outcome) -> Result<()> {
         "container killed mid-render restarts",
         killed_restarts().await,
     );
+    outcome.record(
+        "S3 never reachable: serves with S3 degraded",
+        s3_never_healthy().await,
+    );
     Ok(())
 }
 
@@ -379,6 +383,73 @@ async fn killed_restarts() -> Result<String> {
             "not restarted and ready within 120 s of the kill (restarts {before} → {after})"
         );
     }
+}
+
+/// The service image alone, its S3 endpoint a port nobody listens on (a LocalStack that never
+/// becomes healthy): it must still become ready, report S3 `degraded`, and serve a card.
+async fn s3_never_healthy() -> Result<String> {
+    let engine = engine_cli();
+    let name = "card-service-s3-down";
+    let port = card_e2e::s3::free_port()?;
+    let _ = Command::new(engine).args(["rm", "-f", name]).output();
+    util::read(Command::new(engine).args([
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--read-only",
+        "--tmpfs",
+        "/tmp:size=512m",
+        "--init",
+        "--shm-size",
+        "512m",
+        "-p",
+        &format!("127.0.0.1:{port}:8080"),
+        "-e",
+        "S3__ENABLED=true",
+        "-e",
+        "S3__ENDPOINT_URL=http://127.0.0.1:9",
+        "-e",
+        "AWS_ACCESS_KEY_ID=test",
+        "-e",
+        "AWS_SECRET_ACCESS_KEY=test",
+        super::images::SERVICE_IMAGE,
+    ]))?;
+    let result = async {
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let readyz: Value = loop {
+            if let Ok(r) = http()?
+                .get(format!("{base}/readyz"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                break r.json().await?;
+            }
+            ensure!(
+                started.elapsed() < Duration::from_secs(180),
+                "not ready within 180 s"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let ready_after = started.elapsed();
+        ensure!(readyz["s3"]["status"] == "degraded", "readyz: {readyz}");
+        let card = http()?
+            .get(format!("{base}/api/og-image/dl-0003"))
+            .send()
+            .await?;
+        ensure!(card.status() == 200, "GET a card: {}", card.status());
+        Ok(format!(
+            "ready {:.1}s after start with s3 degraded; a card served ({})",
+            ready_after.as_secs_f64(),
+            header(&card, "x-cache")
+        ))
+    }
+    .await;
+    let _ = Command::new(engine).args(["rm", "-f", name]).output();
+    result
 }
 
 fn engine_cli() -> &'static str {

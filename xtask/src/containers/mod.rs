@@ -24,6 +24,9 @@ pub enum Containers {
     Down,
     /// Show the stack's containers and their health.
     Status,
+    /// Run the checks `cargo xtask test` runs in its containers step (promtool, manifests, the
+    /// stack, Prometheus, faults).
+    Check,
 }
 
 impl Containers {
@@ -38,6 +41,20 @@ impl Containers {
             Containers::Up(up) => up.run(&runtime::setup()?).await,
             Containers::Down => stack::down(&runtime::setup()?),
             Containers::Status => stack::status(&runtime::setup()?),
+            Containers::Check => {
+                let outcome = check::run().await?;
+                println!(
+                    "containers check: {} passed, {} failed{}",
+                    outcome.passed,
+                    outcome.failed,
+                    outcome
+                        .skipped
+                        .iter()
+                        .map(|s| format!("; skipped: {s}"))
+                        .collect::<String>()
+                );
+                Ok(())
+            }
         }
     }
 }
