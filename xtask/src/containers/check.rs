@@ -354,13 +354,14 @@ async fn killed_restarts() -> Result<String> {
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
     let killed = Instant::now();
-    util::read(Command::new(engine).args([
+    // The exec itself may die with the container (exit 137): the restart below is the proof.
+    let _ = Command::new(engine).args([
         "exec",
         &name,
         "sh",
         "-c",
         "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = card-service ] && kill -9 ${p#/proc/}; done; true",
-    ]))?;
+    ]).output();
     let during = render.await?.map(|r| r.status().as_u16());
     let deadline = killed + Duration::from_secs(120);
     loop {

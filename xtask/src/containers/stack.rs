@@ -1,7 +1,7 @@
 //! `containers up|down|status`: docker-compose.yml as the project `card-service`.
 //!
 //! `up` builds missing images, frees 127.0.0.1:4566 from a host S3 server that `localstack up`
-//! started (any other holder is named, with the fix), starts the stack and waits until the
+//! started (any other holder is named, with the fix), starts the stack and waits until LocalStack's init hook has run and the
 //! service's `/readyz` answers 200; the time from `up` to ready is the report's last figure.
 
 use std::{
@@ -70,8 +70,10 @@ pub async fn up(runtime: &Runtime, patience: Duration) -> Result<Duration> {
     let started = Instant::now();
     util::run(compose(runtime).args(["up", "-d"]))?;
     let deadline = started + patience;
+    // podman-compose 1.0.3 ignores `condition: service_healthy`, so the service may be ready
+    // before the init hook made the bucket: the stack is up when both are.
     loop {
-        if readyz_ok().await {
+        if localstack_provisioned().await && readyz_ok().await {
             return Ok(started.elapsed());
         }
         if Instant::now() > deadline {
@@ -153,6 +155,27 @@ async fn readyz_ok() -> bool {
         .send()
         .await
         .is_ok_and(|r| r.status().is_success())
+}
+
+/// LocalStack's init hooks have all run (the bucket is provisioned).
+async fn localstack_provisioned() -> bool {
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+    else {
+        return false;
+    };
+    let Ok(response) = client
+        .get(format!("{LOCALSTACK_URL}/_localstack/init/ready"))
+        .send()
+        .await
+    else {
+        return false;
+    };
+    response
+        .json::<serde_json::Value>()
+        .await
+        .is_ok_and(|v| v["completed"] == true)
 }
 
 /// Stops and removes the containers and the project's network (podman-compose 1.0.3 leaves it).
