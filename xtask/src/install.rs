@@ -394,7 +394,7 @@ fn installed_versions_match(python: &Path, wanted: &[(&str, Option<&str>)]) -> b
 static APT_UPDATED: AtomicBool = AtomicBool::new(false);
 
 /// `apt-get update` (once per run) and `apt-get install -y` for the missing packages.
-fn apt_install(packages: &[&str]) -> Result<()> {
+pub fn apt_install(packages: &[&str]) -> Result<()> {
     let list = packages.join(" ");
     eprintln!("    missing Debian packages: {list}");
     // SAFETY: geteuid has no preconditions and cannot fail.

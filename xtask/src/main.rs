@@ -7,6 +7,7 @@ mod bench;
 mod checks;
 mod cleanup;
 mod config;
+mod containers;
 mod dev;
 mod doctor;
 mod fuzz;
@@ -72,6 +73,9 @@ enum Command {
     Fuzz(fuzz::Fuzz),
     /// Print an image URL signed with the first of SIGNING__KEYS.
     SignUrl(sign_url::SignUrl),
+    /// The service and LocalStack as containers (podman set up here, or a Docker daemon).
+    #[command(subcommand)]
+    Containers(containers::Containers),
 }
 
 #[tokio::main]
@@ -91,6 +95,7 @@ async fn main() -> ExitCode {
         Command::Bench(bench) => bench.run().await,
         Command::Fuzz(fuzz) => fuzz.run(),
         Command::SignUrl(sign_url) => sign_url.run(),
+        Command::Containers(containers) => containers.run().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,10 +2,11 @@
 //!
 //! Steps: formatting and lints first (cheap, and the commonest failure), prerequisites, the
 //! template build, the templates' host unit tests, the workspace tests with the environment
-//! they need, then each fuzz target briefly (`--fuzz-seconds`, 15 s). Pass-through arguments
-//! narrow the run to the tests they name and skip the formatting and lint checks.
-//! The last line counts the tests (`xtask: N passed, N failed`; a fuzz target, and each
-//! formatting or lint check, counts as one).
+//! they need, promtool and the container checks (skipped, with the reason, where no container
+//! runtime can run), then each fuzz target briefly (`--fuzz-seconds`, 15 s). Pass-through
+//! arguments narrow the run to the tests they name and skip the formatting, lint and container
+//! checks. The last line counts the tests (`xtask: N passed, N failed`; a fuzz target, and each
+//! formatting, lint or container check, counts as one).
 
 use std::{
     io::{BufRead, BufReader, Write},
@@ -16,7 +17,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 
 use crate::{
-    fuzz, install, s3_server, templates,
+    containers, fuzz, install, s3_server, templates,
     util::{self, env_nonempty, project_root, tools_dir},
 };
 
@@ -153,7 +154,27 @@ impl Test {
             Ok(())
         })?;
 
-        step(7, "cargo fuzz (card-request)", || {
+        step(
+            7,
+            "containers and Prometheus (ops/, docker-compose.yml)",
+            || {
+                if !checks {
+                    eprintln!("    skipped: pass-through arguments narrow the run");
+                    return Ok(());
+                }
+                let outcome = containers_step()?;
+                tally = tally.add(Tally {
+                    passed: outcome.passed,
+                    failed: outcome.failed,
+                });
+                if outcome.failed > 0 {
+                    bail!("{} container check(s) failed (see above)", outcome.failed);
+                }
+                Ok(())
+            },
+        )?;
+
+        step(8, "cargo fuzz (card-request)", || {
             if self.fuzz_seconds == 0 {
                 eprintln!("    skipped: --fuzz-seconds 0");
                 return Ok(());
@@ -177,7 +198,15 @@ impl Test {
     }
 }
 
-const STEPS: usize = 7;
+const STEPS: usize = 8;
+
+/// promtool over ops/prometheus/, then the compose stack, a real Prometheus and a crash
+/// (`containers::check`). Without a runtime that can run, the container checks print
+/// `skipped: REASON` and count as neither passed nor failed.
+fn containers_step() -> Result<containers::check::Outcome> {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::block_in_place(|| runtime.block_on(containers::check::run()))
+}
 
 /// Runs one step and says how long it took; a failure names it.
 fn step<T>(number: usize, name: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {

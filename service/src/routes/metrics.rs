@@ -78,6 +78,26 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         for (name, help, kind, value) in series {
             gauge(name, help, kind, value as f64);
         }
+        // Read from /proc at scrape time (a few files per Chromium process): the largest
+        // browser's process tree, against the ceiling that recycles it.
+        let largest_kib = pool
+            .browser_pids()
+            .into_iter()
+            .map(crate::render::procfs::tree_pss_kib)
+            .max()
+            .unwrap_or(0);
+        gauge(
+            "card_browser_memory_max_bytes",
+            "PSS of the largest browser's process tree (Chromium and its helpers).",
+            "gauge",
+            (largest_kib * 1024) as f64,
+        );
+        gauge(
+            "card_browser_recycle_threshold_bytes",
+            "PLAYWRIGHT__RECYCLE_ABOVE_MIB in bytes: a browser above it is recycled (0: never).",
+            "gauge",
+            (state.settings.playwright.recycle_above_mib * 1024 * 1024) as f64,
+        );
     }
     gauge(
         "card_fallback_served_total",

@@ -1,0 +1,556 @@
+//! The container and operations checks `cargo xtask test` runs (its `containers` step).
+//!
+//! - promtool: `check config`, `check rules`, `test rules` over ops/prometheus/ (Debian's
+//!   `prometheus` package, installed when missing);
+//! - the stack: images built, `compose up` to `/readyz`, a card served from the stack and its
+//!   object found in LocalStack's bucket;
+//! - a real Prometheus scraping the stack's service: its query API returns the series with the
+//!   labels docs/operations.md promises;
+//! - deploy/kubernetes/ validated against the Kubernetes schemas (`kubernetes-validate --strict`,
+//!   PyPI, installed in a venv when missing);
+//! - a crash: card-service SIGKILLed inside its container mid-render, the restart policy brings
+//!   it back to ready.
+//!
+//! Each check that ran counts as passed or failed; when the runtime cannot run, the stack checks
+//! are reported as skipped with the reason and count as neither.
+
+use std::{
+    fs,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::Value;
+
+use super::{
+    runtime::{self, Runtime},
+    stack::{self, LOCALSTACK_URL, SERVICE_URL},
+};
+use crate::{
+    install,
+    util::{self, find_in_path, project_root},
+};
+
+/// The bucket docker-compose.yml provisions by default.
+const BUCKET: &str = "dealbrain-card-images";
+
+/// Checks that ran: (name, outcome) in order.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub passed: u64,
+    pub failed: u64,
+    pub skipped: Vec<String>,
+}
+
+impl Outcome {
+    fn record(&mut self, name: &str, result: Result<String>) {
+        match result {
+            Ok(detail) => {
+                eprintln!("    ok: {name}: {detail}");
+                self.passed += 1;
+            }
+            Err(err) => {
+                eprintln!("    FAILED: {name}: {err:#}");
+                self.failed += 1;
+            }
+        }
+    }
+}
+
+/// PyPI's validator with the Kubernetes JSON schemas bundled (no cluster, no network at run time).
+const KUBERNETES_VALIDATE: &str = "kubernetes-validate==1.37.0";
+
+/// Runs every check; fails only when a check that ran failed.
+pub async fn run() -> Result<Outcome> {
+    let mut outcome = Outcome::default();
+    promtool(&mut outcome)?;
+    let result = kubernetes_manifests();
+    outcome.record("deploy/kubernetes against the 1.37 schemas", result);
+    let runtime = match runtime::setup() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            let reason = format!("container checks skipped: {err}");
+            eprintln!("    skipped: {reason}");
+            outcome.skipped.push(reason);
+            return Ok(outcome);
+        }
+    };
+    eprintln!("    {}", runtime.summary());
+    let result = stack_checks(&runtime, &mut outcome).await;
+    // Whatever happened, leave nothing running.
+    if let Err(err) = stack::down(&runtime) {
+        eprintln!("    warning: `containers down` failed: {err:#}");
+    }
+    result?;
+    if outcome.failed > 0 {
+        bail!("{} container check(s) failed", outcome.failed);
+    }
+    Ok(outcome)
+}
+
+fn promtool(outcome: &mut Outcome) -> Result<()> {
+    if find_in_path("promtool").is_none() {
+        install::apt_install(&["prometheus"])?;
+    }
+    let dir = project_root().join("ops/prometheus");
+    for args in [
+        ["check", "config", "prometheus.yml"],
+        ["check", "rules", "alerts.yml"],
+        ["test", "rules", "alerts.test.yml"],
+    ] {
+        let name = format!("promtool {}", args.join(" "));
+        let result = util::read(Command::new("promtool").current_dir(&dir).args(args))
+            .map(|out| out.lines().last().unwrap_or("").trim().to_string());
+        outcome.record(&name, result);
+    }
+    Ok(())
+}
+
+/// `kubernetes-validate --strict` over deploy/kubernetes/*.yaml, from a venv in the tools dir.
+fn kubernetes_manifests() -> Result<String> {
+    let venv = crate::util::tools_dir().join("kubernetes-validate-venv");
+    let tool = venv.join("bin/kubernetes-validate");
+    if !tool.is_file() {
+        util::run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        util::run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            KUBERNETES_VALIDATE,
+        ]))?;
+    }
+    let dir = project_root().join("deploy/kubernetes");
+    let mut files: Vec<_> = fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    ensure!(
+        files.len() >= 5,
+        "expected 5 manifests in {}",
+        dir.display()
+    );
+    let out = Command::new(&tool).arg("--strict").args(&files).output()?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let passed = text
+        .lines()
+        .filter(|l| l.contains(" passed for resource "))
+        .count();
+    ensure!(
+        out.status.success() && passed == files.len() && !text.contains("ERROR"),
+        "{}",
+        text.trim()
+    );
+    Ok(format!("{passed} manifests valid (strict)"))
+}
+
+async fn stack_checks(runtime: &Runtime, outcome: &mut Outcome) -> Result<()> {
+    let ready = stack::up(runtime, Duration::from_secs(240)).await;
+    let ready = match ready {
+        Ok(ready) => ready,
+        Err(err) => {
+            outcome.record("compose stack up", Err(err));
+            return Ok(());
+        }
+    };
+    outcome.record(
+        "compose stack up",
+        Ok(format!(
+            "/readyz 200 {:.1}s after `up`",
+            ready.as_secs_f64()
+        )),
+    );
+    outcome.record(
+        "card served from the stack, stored in LocalStack",
+        card_stored().await,
+    );
+    outcome.record("Prometheus scrapes the service", prometheus_scrape().await);
+    outcome.record(
+        "container killed mid-render restarts",
+        killed_restarts().await,
+    );
+    outcome.record(
+        "S3 never reachable: serves with S3 degraded",
+        s3_never_healthy().await,
+    );
+    Ok(())
+}
+
+fn http() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?)
+}
+
+/// A card through the stack's service; then LocalStack's bucket holds its object.
+async fn card_stored() -> Result<String> {
+    let response = http()?
+        .get(format!("{SERVICE_URL}/api/og-image/dl-0001"))
+        .send()
+        .await?;
+    ensure!(
+        response.status() == 200,
+        "GET /api/og-image/dl-0001: {}",
+        response.status()
+    );
+    let cache = header(&response, "x-cache");
+    let bytes = response.bytes().await?;
+    ensure!(bytes.starts_with(b"\x89PNG"), "not a PNG");
+    let client = card_e2e::s3::client(LOCALSTACK_URL);
+    // The PUT happens after the answer; give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = client
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix("card-images/classic/dl-0001/")
+            .send()
+            .await
+            .context("list LocalStack's bucket")?;
+        if let Some(object) = listed.contents().first() {
+            return Ok(format!(
+                "{} bytes (X-Cache {cache}), stored as {}",
+                bytes.len(),
+                object.key().unwrap_or("?")
+            ));
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "no object under card-images/classic/dl-0001/ in {BUCKET} after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_string()
+}
+
+/// Kills on drop whatever Prometheus this check started.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// ops/prometheus/prometheus.yml with a 1 s scrape interval, a real Prometheus on a free port,
+/// and its query API asked for the series and labels docs/operations.md promises.
+async fn prometheus_scrape() -> Result<String> {
+    let scratch = std::env::temp_dir().join(format!("card-prometheus-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&scratch);
+    fs::create_dir_all(&scratch)?;
+    let ops = project_root().join("ops/prometheus");
+    let config = fs::read_to_string(ops.join("prometheus.yml"))?
+        .replace("scrape_interval: 15s", "scrape_interval: 1s");
+    fs::write(scratch.join("prometheus.yml"), config)?;
+    fs::copy(ops.join("alerts.yml"), scratch.join("alerts.yml"))?;
+    let port = card_e2e::s3::free_port()?;
+    let log = fs::File::create(scratch.join("prometheus.log"))?;
+    let child = Command::new("prometheus")
+        .arg(format!(
+            "--config.file={}",
+            scratch.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            scratch.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("start prometheus")?;
+    let _guard = KillOnDrop(child);
+    let api = format!("http://127.0.0.1:{port}/api/v1/query");
+    // Traffic for the request and cache series (the card check made some; one more is cheap).
+    let _ = http()?
+        .get(format!("{SERVICE_URL}/api/og-image/dl-0001"))
+        .send()
+        .await;
+    let wanted: &[(&str, &[&str])] = &[
+        ("card_http_requests_total", &["route", "method", "status"]),
+        (
+            "card_http_request_duration_seconds_bucket",
+            &["route", "le"],
+        ),
+        ("card_cache_requests_total", &["outcome"]),
+        ("card_render_stage_seconds_bucket", &["stage", "le"]),
+        ("card_s3_request_seconds_bucket", &["op", "le"]),
+        ("card_s3_errors_total", &["op"]),
+        ("card_job_runs_total", &["exported_job"]),
+        ("card_browser_restarts_total", &[]),
+        ("card_browser_memory_max_bytes", &[]),
+        ("card_s3_breaker_open", &[]),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let client = http()?;
+    let mut missing = Vec::new();
+    while Instant::now() < deadline {
+        missing.clear();
+        for (metric, labels) in wanted {
+            let body = match client.get(&api).query(&[("query", *metric)]).send().await {
+                Ok(response) => response.json::<Value>().await.map_err(anyhow::Error::from),
+                Err(err) => Err(err.into()),
+            };
+            let found = match body {
+                Ok(body) => body["data"]["result"].as_array().is_some_and(|series| {
+                    series.iter().any(|s| {
+                        s["metric"]["job"] == "card-service"
+                            && labels.iter().all(|l| s["metric"][*l].is_string())
+                    })
+                }),
+                Err(_) => false,
+            };
+            if !found {
+                missing.push(*metric);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(format!(
+                "{} series families with their labels via /api/v1/query",
+                wanted.len()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let log = fs::read_to_string(scratch.join("prometheus.log")).unwrap_or_default();
+    bail!(
+        "after 60 s Prometheus has no {missing:?} with the promised labels; its log ends: {}",
+        log.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
+    )
+}
+
+/// SIGKILL card-service inside its container while a render runs: the container exits (its init
+/// forwards the status), the restart policy starts it again, `/readyz` is 200 again.
+async fn killed_restarts() -> Result<String> {
+    let name = format!("{}_card-service_1", stack::PROJECT);
+    let engine = engine_cli();
+    let restarts = |engine: &str| -> Result<u64> {
+        let out = util::read(Command::new(engine).args([
+            "inspect",
+            "--format",
+            "{{.RestartCount}}",
+            &name,
+        ]))?;
+        Ok(out.trim().parse().unwrap_or(0))
+    };
+    let before = restarts(engine)?;
+    // A card nobody asked for yet keeps a render in flight.
+    let render = tokio::spawn(
+        http()?
+            .get(format!("{SERVICE_URL}/api/og-image/dl-0150"))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let killed = Instant::now();
+    // The exec itself may die with the container (exit 137): the restart below is the proof.
+    let _ = Command::new(engine).args([
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = card-service ] && kill -9 ${p#/proc/}; done; true",
+    ]).output();
+    let during = render.await?.map(|r| r.status().as_u16());
+    let deadline = killed + Duration::from_secs(120);
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let after = restarts(engine).unwrap_or(before);
+        let ready = http()?
+            .get(format!("{SERVICE_URL}/readyz"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if after > before && ready {
+            return Ok(format!(
+                "the in-flight request got {during:?}; restarted ({before} → {after}) and ready {:.1}s after the kill",
+                killed.elapsed().as_secs_f64()
+            ));
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "not restarted and ready within 120 s of the kill (restarts {before} → {after})"
+        );
+    }
+}
+
+/// The service image alone, its S3 endpoint a port nobody listens on (a LocalStack that never
+/// becomes healthy): it must still become ready, report S3 `degraded`, and serve a card.
+async fn s3_never_healthy() -> Result<String> {
+    let engine = engine_cli();
+    let name = "card-service-s3-down";
+    let port = card_e2e::s3::free_port()?;
+    let _ = Command::new(engine).args(["rm", "-f", name]).output();
+    util::read(Command::new(engine).args([
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--read-only",
+        "--tmpfs",
+        "/tmp:size=512m",
+        "--init",
+        "--shm-size",
+        "512m",
+        "-p",
+        &format!("127.0.0.1:{port}:8080"),
+        "-e",
+        "S3__ENABLED=true",
+        "-e",
+        "S3__ENDPOINT_URL=http://127.0.0.1:9",
+        "-e",
+        "AWS_ACCESS_KEY_ID=test",
+        "-e",
+        "AWS_SECRET_ACCESS_KEY=test",
+        super::images::SERVICE_IMAGE,
+    ]))?;
+    let result = async {
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let readyz: Value = loop {
+            if let Ok(r) = http()?
+                .get(format!("{base}/readyz"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                break r.json().await?;
+            }
+            ensure!(
+                started.elapsed() < Duration::from_secs(180),
+                "not ready within 180 s"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let ready_after = started.elapsed();
+        ensure!(readyz["s3"]["status"] == "degraded", "readyz: {readyz}");
+        let card = http()?
+            .get(format!("{base}/api/og-image/dl-0003"))
+            .send()
+            .await?;
+        ensure!(card.status() == 200, "GET a card: {}", card.status());
+        Ok(format!(
+            "ready {:.1}s after start with s3 degraded; a card served ({})",
+            ready_after.as_secs_f64(),
+            header(&card, "x-cache")
+        ))
+    }
+    .await;
+    let _ = Command::new(engine).args(["rm", "-f", name]).output();
+    result
+}
+
+fn engine_cli() -> &'static str {
+    match runtime::current().map(|r| r.engine) {
+        Some(runtime::Engine::Docker) => "docker",
+        _ => "podman",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every `card_*` name the service writes in /metrics, read from the two files that write them.
+    fn exported() -> BTreeSet<String> {
+        let root = project_root();
+        let mut names = BTreeSet::new();
+        for file in ["service/src/telemetry.rs", "service/src/routes/metrics.rs"] {
+            let text = fs::read_to_string(root.join(file)).unwrap();
+            names.extend(metric_names(&text));
+        }
+        names
+    }
+
+    /// `card_…` identifiers in a text; a histogram's `_bucket`/`_sum`/`_count` series count as it.
+    fn metric_names(text: &str) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("card_") {
+            let preceded = rest[..at]
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            let name = &tail[..end];
+            if !preceded {
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s))
+                    .unwrap_or(name);
+                names.insert(base.to_string());
+            }
+            rest = &tail[end..];
+        }
+        names
+    }
+
+    #[test]
+    fn every_dashboard_and_alert_query_names_an_exported_metric() {
+        let exported = exported();
+        assert!(
+            exported.contains("card_http_requests_total"),
+            "{exported:?}"
+        );
+        let root = project_root();
+        let dashboard: Value = serde_json::from_str(
+            &fs::read_to_string(root.join("ops/grafana/card-service.json")).unwrap(),
+        )
+        .unwrap();
+        let mut queries = 0;
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                let used = metric_names(expr);
+                assert!(!used.is_empty(), "{expr} names no card_ metric");
+                for name in used {
+                    assert!(
+                        exported.contains(&name),
+                        "dashboard: {name} is not exported ({expr})"
+                    );
+                }
+                queries += 1;
+            }
+        }
+        assert!(queries >= 8, "{queries} queries");
+        let alerts = fs::read_to_string(root.join("ops/prometheus/alerts.yml")).unwrap();
+        let expressions: String = alerts
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for name in metric_names(&expressions) {
+            assert!(
+                exported.contains(&name),
+                "alerts.yml: {name} is not exported"
+            );
+        }
+    }
+
+    #[test]
+    fn histogram_series_and_prefixes_are_read_as_metric_names() {
+        let names = metric_names("rate(card_x_bucket[5m]) + my_card_y + card_z_total{a=\"b\"}");
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["card_x", "card_z_total"]
+        );
+    }
+}
