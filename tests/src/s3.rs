@@ -27,8 +27,8 @@ use aws_sdk_s3::{
     },
 };
 use aws_smithy_http_client::tls;
-use testcontainers::{ContainerAsync, ImageExt, runners::AsyncRunner};
-use testcontainers_modules::localstack::LocalStack;
+use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::{ContainerAsync, GenericImage, ImageExt, runners::AsyncRunner};
 
 /// Emulators accept any credentials; these are the conventional ones.
 const ACCESS_KEY: &str = "test";
@@ -83,7 +83,7 @@ enum Lifetime {
     External,
     /// Removed by `testcontainers` when dropped; only held, never read.
     Container {
-        _handle: Box<ContainerAsync<LocalStack>>,
+        _handle: Box<ContainerAsync<GenericImage>>,
     },
     /// Killed with its process group when dropped.
     Process(ServerProcess),
@@ -378,14 +378,29 @@ pub async fn docker_answers() -> bool {
     )
 }
 
+/// The project's LocalStack image (`localstack/Dockerfile`, built by `cargo xtask containers
+/// build`): registry images cannot be pulled on every machine this runs on, and this one is the
+/// pinned, tokenless LocalStack the compose stack runs too.
+pub const LOCALSTACK_IMAGE: (&str, &str) = ("localhost/card-localstack", "dev");
+
 async fn start_container() -> anyhow::Result<S3Server> {
-    let container = LocalStack::default()
+    let (name, tag) = LOCALSTACK_IMAGE;
+    // A host port chosen here and mapped explicitly: podman's Docker API does not report the
+    // ports a "publish all" gave, so testcontainers could not look one up afterwards.
+    let port = free_port()?;
+    let container = GenericImage::new(name, tag)
+        .with_exposed_port(LOCALSTACK_PORT.tcp())
+        .with_wait_for(WaitFor::message_on_either_std("Ready."))
         .with_env_var("SERVICES", "s3")
+        .with_mapped_port(port, LOCALSTACK_PORT.tcp())
         .start()
         .await
-        .context("start LocalStack with testcontainers")?;
+        .with_context(|| {
+            format!(
+                "start {name}:{tag} with testcontainers (build it with `cargo xtask containers build`)"
+            )
+        })?;
     let host = container.get_host().await?;
-    let port = container.get_host_port_ipv4(LOCALSTACK_PORT).await?;
     let mut server = S3Server::new(
         format!("http://{host}:{port}"),
         Backend::LocalStackDocker,

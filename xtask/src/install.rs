@@ -522,15 +522,20 @@ mod tests {
         assert!(!["root", "0"].contains(&user.trim()), "runs as {user}");
         assert!(dockerfile.contains("HEALTHCHECK"), "no HEALTHCHECK");
         let known = Settings::default().redacted();
-        let env_block = &dockerfile[dockerfile.find("ENV PLAYWRIGHT_NODE_EXE").unwrap()..];
-        let env_block = &env_block[..env_block.find("\nEXPOSE").unwrap()];
+        // The runtime stage's `ENV` block: the one that points at the Playwright driver.
+        let driver = dockerfile
+            .find("PLAYWRIGHT_NODE_EXE=")
+            .expect("no PLAYWRIGHT_NODE_EXE");
+        let start = dockerfile[..driver].rfind("\nENV ").expect("no ENV block") + 1;
+        let env_block = &dockerfile[start..];
+        let env_block = &env_block[..env_block.find("\nEXPOSE").expect("no EXPOSE")];
         for name in env_block
             .split_whitespace()
             .filter_map(|word| word.split_once('=').map(|(name, _)| name))
         {
             assert!(
                 known.contains_key(name)
-                    || ["PLAYWRIGHT_NODE_EXE", "PLAYWRIGHT_CLI_JS"].contains(&name),
+                    || ["PLAYWRIGHT_NODE_EXE", "PLAYWRIGHT_CLI_JS", "HOME"].contains(&name),
                 "service/Dockerfile sets {name}, which is no setting"
             );
         }

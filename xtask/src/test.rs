@@ -156,7 +156,7 @@ impl Test {
 
         step(
             7,
-            "containers and Prometheus (ops/, docker-compose.yml)",
+            "containers, Prometheus, and the request path against LocalStack (testcontainers)",
             || {
                 if !checks {
                     eprintln!("    skipped: pass-through arguments narrow the run");
@@ -170,6 +170,34 @@ impl Test {
                 if outcome.failed > 0 {
                     bail!("{} container check(s) failed (see above)", outcome.failed);
                 }
+                // The request path and provisioning again, against LocalStack in a container
+                // started by testcontainers over the runtime's Docker API (moto served step 6).
+                let docker_host = outcome
+                    .skipped
+                    .is_empty()
+                    .then(containers::runtime::current)
+                    .flatten()
+                    .and_then(|runtime| runtime.docker_host());
+                let Some(docker_host) = docker_host else {
+                    eprintln!(
+                        "    skipped: request_path and provision against LocalStack (no Docker API)"
+                    );
+                    return Ok(());
+                };
+                let mut cmd = util::cargo();
+                cmd.current_dir(&root)
+                    .args(["test", "--no-fail-fast", "-p", "card-e2e"])
+                    .args(["--test", "request_path", "--test", "provision"])
+                    .env("CARD_TOOLS_DIR", tools_dir())
+                    .env("DOCKER_HOST", docker_host)
+                    .env_remove("S3_ENDPOINT");
+                if env_nonempty("RUST_TEST_THREADS").is_none() {
+                    cmd.env("RUST_TEST_THREADS", "2");
+                }
+                for (name, value) in browser.vars() {
+                    cmd.env(name, value);
+                }
+                tally = tally.add(run_counting(&mut cmd)?);
                 Ok(())
             },
         )?;
