@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 use crate::cache::breaker::GuardedError;
 use crate::cache::{CacheOutcome, CachedImage, CardKey, MemoryTier, S3Store};
 use crate::listings::Listing;
-use crate::render::designs::{CardInput, LoadedDesign};
+use crate::render::browser::BrowserPool;
+use crate::render::designs::{CardInput, DesignRegistry, LoadedDesign};
 use crate::render::pipeline::{StageTimings, card_input};
 use crate::render::{CardRenderer, ImageFormat, RenderError};
 
@@ -32,6 +33,21 @@ pub struct CardService {
 }
 
 impl CardService {
+    /// The live designs.
+    pub fn designs(&self) -> &Arc<DesignRegistry> {
+        self.renderer.designs()
+    }
+
+    /// The browser pool, unless rendering is disabled.
+    pub fn browser(&self) -> Option<&Arc<BrowserPool>> {
+        self.renderer.browser()
+    }
+
+    /// Renders admitted and not finished yet.
+    pub fn in_flight(&self) -> usize {
+        self.renderer.in_flight()
+    }
+
     pub fn key(&self, template: &LoadedDesign, listing: &Listing, format: ImageFormat) -> CardKey {
         let input = card_input(listing, None, self.renderer.brand());
         CardKey {

@@ -162,7 +162,7 @@ impl AppState {
     /// Launches the browsers and their pages now, starts their health probe, and renders the
     /// fallback card when it is enabled. A failure is logged, not fatal: cached images still serve.
     pub async fn warm_up(&self) {
-        if let Some(pool) = self.cards.renderer.browser() {
+        if let Some(pool) = self.cards.browser() {
             if let Err(e) = pool.warm_up().await {
                 tracing::error!(error = %e, "browser pool did not start; cache misses will fail until it does");
             }
@@ -176,7 +176,7 @@ impl AppState {
         self.jobs
             .shutdown(config::ms(self.settings.server.shutdown_grace_ms))
             .await;
-        if let Some(pool) = self.cards.renderer.browser() {
+        if let Some(pool) = self.cards.browser() {
             pool.shutdown().await;
         }
     }
@@ -199,7 +199,17 @@ impl AppState {
 
     /// The live designs.
     pub fn designs(&self) -> &DesignRegistry {
-        self.cards.renderer.designs()
+        self.cards.designs()
+    }
+
+    /// The browser pool, unless rendering is disabled.
+    pub fn browser(&self) -> Option<&Arc<BrowserPool>> {
+        self.cards.browser()
+    }
+
+    /// Renders admitted and not finished yet.
+    pub fn in_flight(&self) -> usize {
+        self.cards.in_flight()
     }
 }
 

@@ -212,7 +212,7 @@ impl TestService {
 
     /// The marker on this instance's Chromium command lines (to kill them in tests).
     pub fn chromium_tag(&self) -> Option<String> {
-        self.state.cards.renderer.browser().map(|b| b.process_tag())
+        self.state.browser().map(|b| b.process_tag())
     }
 
     /// Graceful shutdown: stop accepting, finish in-flight requests, close Chromium.
@@ -234,7 +234,7 @@ impl Drop for TestService {
         // finish; so whatever the pool started is killed here too, synchronously.
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
-            if let Some(pool) = self.state.cards.renderer.browser() {
+            if let Some(pool) = self.state.browser() {
                 pool.kill_tagged();
                 for pid in pool.driver_pids() {
                     procfs::kill_tree(pid, "run-driver");

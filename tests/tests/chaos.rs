@@ -246,7 +246,7 @@ fn signal_tagged(tag: &str, signal: libc::c_int) -> usize {
 
 /// Every process of the pool now (browser trees and the driver), by identity across pid reuse.
 fn pool_processes(svc: &TestService) -> Vec<(i32, u64)> {
-    let Some(pool) = svc.state.cards.renderer.browser() else {
+    let Some(pool) = svc.state.browser() else {
         return Vec::new();
     };
     let mut pids: Vec<i32> = pool
@@ -293,7 +293,7 @@ async fn signal_running(tag: &str, signal: libc::c_int) -> anyhow::Result<()> {
 /// a kill round the tagged processes may be the old browsers on their way out, and stopping
 /// those proves nothing.
 async fn freeze_a_live_browser(svc: &TestService, tag: &str) -> anyhow::Result<()> {
-    let pool = svc.state.cards.renderer.browser().context("browser pool")?;
+    let pool = svc.state.browser().context("browser pool")?;
     wait::until_true(
         "a browser of the pool stopped",
         Duration::from_secs(60),
@@ -718,7 +718,7 @@ async fn shutdown_finishes_requests_in_flight_and_leaves_no_process() -> anyhow:
         "the three requests admitted by the renderer",
         Duration::from_secs(10),
         Duration::from_millis(1),
-        async || Ok((svc.state.cards.renderer.in_flight() >= 3).then_some(())),
+        async || Ok((svc.state.in_flight() >= 3).then_some(())),
     )
     .await?;
     let stopping = Instant::now();

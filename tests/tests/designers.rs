@@ -189,12 +189,7 @@ async fn experiments_assign_stickily_by_weight_count_impressions_and_protect_the
 -> anyhow::Result<()> {
     let (svc, _dir) = start("experiments", &[]).await?;
     ensure!(
-        svc.state
-            .cards
-            .renderer
-            .designs()
-            .get("spotlight")
-            .is_some(),
+        svc.state.designs().get("spotlight").is_some(),
         "spotlight is not built: run `cargo xtask templates build`"
     );
     let experiment = Experiment {
@@ -384,7 +379,7 @@ async fn admin_endpoints_need_the_token_and_are_off_without_one() -> anyhow::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_components_are_refused_or_stopped_and_others_keep_serving() -> anyhow::Result<()> {
     let (svc, dir) = start("hostile", &[]).await?;
-    let registry = svc.state.cards.renderer.designs();
+    let registry = svc.state.designs();
     // Importing what the world does not offer: refused when loading, at start-up and by upload.
     ensure!(
         registry.get("fixture-imports").is_none(),

@@ -178,8 +178,6 @@ async fn warm_cache_creates_exactly_the_top_n_objects_and_a_second_run_renders_n
     // Exactly the top 5's objects, under the keys live requests look up.
     let classic = svc
         .state
-        .cards
-        .renderer
         .designs()
         .get("classic")
         .context("classic is live")?;
@@ -306,12 +304,7 @@ async fn warm_cache_stores_what_only_memory_holds_after_an_s3_outage() -> anyhow
         warm_counts(&run)? == (0, 2, 0),
         "expected 2 stored from memory, none rendered: {run:?}"
     );
-    let classic = state
-        .cards
-        .renderer
-        .designs()
-        .get("classic")
-        .context("classic is live")?;
+    let classic = state.designs().get("classic").context("classic is live")?;
     let expected: BTreeSet<String> = top
         .iter()
         .map(|l| state.cards.key(&classic, l, ImageFormat::Png).object_key())

@@ -464,8 +464,6 @@ async fn a_killed_chromium_is_relaunched_and_the_next_request_succeeds() -> anyh
     assert_shows_classic(&response.bytes().await?, Decoded::Png, 0)?;
     let restarts = svc
         .state
-        .cards
-        .renderer
         .browser()
         .map(|b| b.restarts())
         .unwrap_or_default();

@@ -65,8 +65,6 @@ async fn memory_stays_flat_over_many_renders() -> anyhow::Result<()> {
     .await?;
     let mut designs: Vec<String> = svc
         .state
-        .cards
-        .renderer
         .designs()
         .snapshot()
         .keys()
@@ -87,13 +85,7 @@ async fn memory_stays_flat_over_many_renders() -> anyhow::Result<()> {
     // split into this process (the service), the driver and the browsers, for the report.
     let samples = Arc::new(Mutex::new(Vec::<(usize, u64)>::new()));
     let parts = Arc::new(Mutex::new(Vec::<(usize, [u64; 3])>::new()));
-    let pool = svc
-        .state
-        .cards
-        .renderer
-        .browser()
-        .context("browser pool")?
-        .clone();
+    let pool = svc.state.browser().context("browser pool")?.clone();
     let every = (total / 100).max(1);
     let started = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)

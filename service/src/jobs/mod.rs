@@ -424,7 +424,7 @@ impl Jobs {
             (
                 JobKind::WarmCache,
                 &self.settings.warm_cache.schedule,
-                self.deps.cards.renderer.browser().is_some(),
+                self.deps.cards.browser().is_some(),
             ),
             (
                 JobKind::Cleanup,

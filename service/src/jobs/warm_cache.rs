@@ -30,7 +30,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(4);
 /// The designs a warm-up renders. The one place that decides what "every live variant" means,
 /// so it can follow the experiments as they grow.
 pub fn designs_to_warm(deps: &Deps, variants: &Variants) -> Result<Vec<Arc<LoadedDesign>>, String> {
-    let registry = deps.cards.renderer.designs();
+    let registry = deps.cards.designs();
     let live = |name: &str| {
         registry
             .get(name)
@@ -118,7 +118,7 @@ pub async fn warm(
     variants: &Variants,
     ctx: &RunContext,
 ) -> Result<WarmCacheReport, String> {
-    if deps.cards.renderer.browser().is_none() {
+    if deps.cards.browser().is_none() {
         return Err("PLAYWRIGHT__ENABLED=false: this instance cannot render".into());
     }
     // 2. designs

@@ -34,7 +34,7 @@ async fn replace(
         .is_some_and(|v| v.contains("toml"));
     let text = std::str::from_utf8(&body).map_err(|_| invalid("the body is not UTF-8".into()))?;
     let experiment = Experiment::parse(text, toml).map_err(|e| invalid(e.to_string()))?;
-    let registry = state.cards.renderer.designs();
+    let registry = state.cards.designs();
     experiment
         .validate(|design| registry.get(design).is_some())
         .map_err(|e| invalid(e.to_string()))?;

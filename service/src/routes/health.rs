@@ -22,7 +22,7 @@ async fn healthz() -> Json<Value> {
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let mut ready = true;
-    let browser = match state.cards.renderer.browser() {
+    let browser = match state.cards.browser() {
         None => json!({"status": "disabled"}),
         Some(pool) => {
             let up = pool.is_ready().await;
@@ -30,7 +30,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             json!({"status": if up { "ok" } else { "down" }, "version": pool.version(), "restarts": pool.restarts(), "recycles": pool.recycles()})
         }
     };
-    let designs = state.cards.renderer.designs().snapshot();
+    let designs = state.cards.designs().snapshot();
     let default_live = designs.contains_key(&state.settings.templates.default);
     ready &= default_live;
     let templates = json!({

@@ -40,9 +40,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "card_render_in_flight",
         "Renders running or queued.",
         "gauge",
-        cards.renderer.in_flight() as f64,
+        cards.in_flight() as f64,
     );
-    if let Some(pool) = cards.renderer.browser() {
+    if let Some(pool) = cards.browser() {
         let series = [
             (
                 "card_browser_pool_pages",
@@ -109,7 +109,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "card_templates_live",
         "Designs live in the registry.",
         "gauge",
-        cards.renderer.designs().snapshot().len() as f64,
+        cards.designs().snapshot().len() as f64,
     );
     let _ = writeln!(
         out,

@@ -69,7 +69,7 @@ async fn preview(
     RawQuery(raw): RawQuery,
 ) -> Result<Html<String>, ApiError> {
     let query = parse(raw.as_deref())?;
-    let registry = state.cards.renderer.designs();
+    let registry = state.cards.designs();
     let live = registry.snapshot();
     let designs: Vec<std::sync::Arc<LoadedDesign>> = match (&query.a, &query.b) {
         (None, None) => live

@@ -37,7 +37,7 @@ fn describe(t: &LoadedDesign) -> Value {
 }
 
 async fn list(State(state): State<AppState>) -> Json<Value> {
-    let registry = state.cards.renderer.designs();
+    let registry = state.cards.designs();
     let experiment = state.experiments.current();
     let designs: Vec<Value> = registry
         .snapshot()
@@ -76,7 +76,7 @@ async fn upload(
             message: "the request body must be the component's bytes".into(),
         });
     }
-    let registry = state.cards.renderer.designs().clone();
+    let registry = state.cards.designs().clone();
     let previous = registry.get(&name);
     let validated = {
         let (registry, name) = (registry.clone(), name.clone());
@@ -113,7 +113,7 @@ async fn rollback(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let registry = state.cards.renderer.designs().clone();
+    let registry = state.cards.designs().clone();
     let restored = tokio::task::spawn_blocking(move || registry.rollback(&name))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -136,7 +136,7 @@ async fn retire(
             ),
         });
     }
-    let registry = state.cards.renderer.designs().clone();
+    let registry = state.cards.designs().clone();
     let removed = tokio::task::spawn_blocking(move || registry.remove(&name))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
