@@ -147,6 +147,22 @@ fn kubernetes_manifests() -> Result<String> {
 }
 
 async fn stack_checks(runtime: &Runtime, outcome: &mut Outcome) -> Result<()> {
+    // The images of this checkout, not whatever an earlier run left: the host's release build and
+    // podman's layer cache make a rebuild with nothing changed take seconds.
+    let built = super::images::Build::default().run(runtime);
+    outcome.record(
+        "images built from this checkout",
+        built.map(|images| {
+            images
+                .iter()
+                .map(|i| format!("{} {:.0}s", i.image, i.seconds))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+    );
+    if outcome.failed > 0 {
+        return Ok(());
+    }
     let ready = stack::up(runtime, Duration::from_secs(240)).await;
     let ready = match ready {
         Ok(ready) => ready,
