@@ -134,22 +134,12 @@ impl Test {
         })?;
 
         step(6, "cargo test --workspace", || {
-            let mut cmd = util::cargo();
-            // Every test binary runs even after one fails, so a run reports all failures.
-            cmd.current_dir(&root).args(["test", "--no-fail-fast"]);
+            let mut cmd = cargo_test(&browser);
             // `--workspace` would override a `-p` among the pass-through arguments.
             if !selects_packages(&self.args) {
                 cmd.arg("--workspace");
             }
-            cmd.args(&self.args).env("CARD_TOOLS_DIR", tools_dir());
-            // End-to-end tests each start Chromium; on 2 cores, more than two at once only
-            // makes every one of them slower. An explicit RUST_TEST_THREADS wins.
-            if env_nonempty("RUST_TEST_THREADS").is_none() {
-                cmd.env("RUST_TEST_THREADS", "2");
-            }
-            for (name, value) in browser.vars() {
-                cmd.env(name, value);
-            }
+            cmd.args(&self.args);
             tally = tally.add(run_counting(&mut cmd)?);
             Ok(())
         })?;
@@ -184,19 +174,17 @@ impl Test {
                     );
                     return Ok(());
                 };
-                let mut cmd = util::cargo();
-                cmd.current_dir(&root)
-                    .args(["test", "--no-fail-fast", "-p", "card-e2e"])
-                    .args(["--test", "request_path", "--test", "provision"])
-                    .env("CARD_TOOLS_DIR", tools_dir())
-                    .env("DOCKER_HOST", docker_host)
-                    .env_remove("S3_ENDPOINT");
-                if env_nonempty("RUST_TEST_THREADS").is_none() {
-                    cmd.env("RUST_TEST_THREADS", "2");
-                }
-                for (name, value) in browser.vars() {
-                    cmd.env(name, value);
-                }
+                let mut cmd = cargo_test(&browser);
+                cmd.args([
+                    "-p",
+                    "card-e2e",
+                    "--test",
+                    "request_path",
+                    "--test",
+                    "provision",
+                ])
+                .env("DOCKER_HOST", docker_host)
+                .env_remove("S3_ENDPOINT");
                 tally = tally.add(run_counting(&mut cmd)?);
                 Ok(())
             },
@@ -234,6 +222,25 @@ const STEPS: usize = 8;
 fn containers_step() -> Result<containers::check::Outcome> {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::block_in_place(|| runtime.block_on(containers::check::run()))
+}
+
+/// `cargo test --no-fail-fast` in the project root with what the end-to-end tests need: the tools
+/// directory, the browser's variables, and at most two test threads.
+fn cargo_test(browser: &install::BrowserEnv) -> Command {
+    let mut cmd = util::cargo();
+    // Every test binary runs even after one fails, so a run reports all failures.
+    cmd.current_dir(project_root())
+        .args(["test", "--no-fail-fast"])
+        .env("CARD_TOOLS_DIR", tools_dir());
+    // End-to-end tests each start Chromium; on 2 cores, more than two at once only makes every
+    // one of them slower. An explicit RUST_TEST_THREADS wins.
+    if env_nonempty("RUST_TEST_THREADS").is_none() {
+        cmd.env("RUST_TEST_THREADS", "2");
+    }
+    for (name, value) in browser.vars() {
+        cmd.env(name, value);
+    }
+    cmd
 }
 
 /// Runs one step and says how long it took; a failure names it.
