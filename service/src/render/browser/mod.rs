@@ -19,7 +19,7 @@
 //! Here: the slots (one browser each), the counters, warm-up, the deadline of a capture and
 //! shutdown.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
@@ -82,6 +82,9 @@ struct Slot {
     unhealthy: AtomicBool,
     /// A recycle is due (render count reached) or running.
     recycle_due: AtomicBool,
+    /// The main process of the browser last launched for this slot (0: none yet), readable while
+    /// `browser` is locked: a capture stuck on a frozen browser holds that lock.
+    pid: AtomicI32,
 }
 
 /// What the pool counts since start, for `/metrics`, `/readyz` and the tests.
@@ -108,6 +111,7 @@ impl BrowserPool {
                     browser: Mutex::new(None),
                     unhealthy: AtomicBool::new(false),
                     recycle_due: AtomicBool::new(false),
+                    pid: AtomicI32::new(0),
                 })
                 .collect(),
             pages: Pages::new(pages),
@@ -150,12 +154,14 @@ impl BrowserPool {
         self.counters.purges.load(Ordering::Relaxed)
     }
 
-    /// Pids of the browsers' main processes now (slots and draining ones), for operators and tests.
+    /// Pids of the browsers' main processes (the last launched for each slot, and draining ones),
+    /// for operators and tests; never blocks on a slot in use.
     pub fn browser_pids(&self) -> Vec<i32> {
         let mut pids: Vec<i32> = self
             .slots
             .iter()
-            .filter_map(|slot| slot.browser.try_lock().ok().and_then(|g| g.as_ref()?.pid))
+            .map(|slot| slot.pid.load(Ordering::Relaxed))
+            .filter(|&pid| pid > 0)
             .collect();
         pids.extend(self.processes.draining_pids());
         pids
@@ -252,6 +258,7 @@ impl BrowserPool {
         self.maintenance.wake();
         self.pages.clear();
         for slot in &self.slots {
+            slot.pid.store(0, Ordering::Relaxed);
             if let Some(handle) = slot.browser.lock().await.take() {
                 let _ = tokio::time::timeout(Duration::from_secs(2), handle.browser.close()).await;
                 handle.kill();
@@ -279,9 +286,14 @@ impl BrowserPool {
 
     /// Launches the browser for `slot` (it is not in the slot yet).
     async fn launch(&self, slot: usize) -> Result<BrowserHandle, BrowserError> {
-        self.launcher
+        let handle = self
+            .launcher
             .launch(slot, &self.processes, &self.counters)
-            .await
+            .await?;
+        self.slots[slot]
+            .pid
+            .store(handle.pid.unwrap_or(0), Ordering::Relaxed);
+        Ok(handle)
     }
 
     /// Gets rid of a browser taken out of its slot to be replaced (crashed, frozen, unusable):
