@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod cards;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod experiments;
 pub mod fallback;

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::{CacheSettings, S3Settings};
 use crate::config::{Invalid, check};
+use crate::control::ControlSettings;
 use crate::jobs::JobsSettings;
 use crate::listings::ListingSettings;
 use crate::render::{DesignSettings, ImageSettings, PlaywrightSettings, RenderSettings};
@@ -45,6 +46,7 @@ const SECTIONS: &[&str] = &[
     "admin",
     "signing",
     "jobs",
+    "control",
     "log",
 ];
 
@@ -64,6 +66,7 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub signing: SigningSettings,
     pub jobs: JobsSettings,
+    pub control: ControlSettings,
     pub log: LogSettings,
 }
 
@@ -227,6 +230,7 @@ impl Settings {
         self.images.validate()?;
         self.render.validate()?;
         self.jobs.validate()?;
+        self.control.validate()?;
         self.validate_server()?;
         Ok(())
     }
