@@ -4,7 +4,7 @@
 //! |-----------------|-----------------------------------------|--------|-------------------------------|
 //! | `card-images/`  | the image cache                         | yes    | yes                           |
 //! | `jobs/leases/`  | one lease object per background job     | no     | no                            |
-//! | `control/`      | the fleet's control plane (next issue)  | no     | no                            |
+//! | `control/`      | the fleet's control plane               | no     | no                            |
 //!
 //! The public-read statement and the lifecycle rule name [`CARD_IMAGES`] and nothing else, so the
 //! other prefixes stay private and are never expired: a lease or a control object that vanished
@@ -18,11 +18,9 @@ pub const CARD_IMAGES: &str = "card-images/";
 /// deleted, so the service needs only `s3:GetObject` and `s3:PutObject` here.
 pub const JOB_LEASES: &str = "jobs/leases/";
 
-/// The fleet's private control plane: design components named by digest, the manifest of live
-/// design versions, experiments, invalidations, per-instance counters and heartbeats. Nothing
-/// writes here yet; the prefix is reserved now so the bucket's policy and lifecycle rule are
-/// already right for it (private, never expired), and the service's IAM policy grants it when
-/// the code that uses it lands.
+/// The fleet's private control plane (crate `card-control`): design components named by digest,
+/// the manifest of live design versions, experiments, invalidations, per-instance counters and
+/// heartbeats. Private and never expired; the service may delete only counters here (retention).
 pub const CONTROL: &str = "control/";
 
 /// Every prefix above, for checks that must cover all of them.

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::layout::{CARD_IMAGES, JOB_LEASES};
+use crate::layout::{CARD_IMAGES, CONTROL, JOB_LEASES};
 use crate::spec::AccessLog;
 
 /// The Sid of the public-read statement in the card bucket's policy.
@@ -51,6 +51,18 @@ pub fn iam_policy(bucket: &str) -> Value {
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
                 "Resource": format!("arn:aws:s3:::{bucket}/{JOB_LEASES}*"),
+            },
+            {
+                "Sid": "ControlPlane",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": format!("arn:aws:s3:::{bucket}/{CONTROL}*"),
+            },
+            {
+                "Sid": "ControlCountsRetention",
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObject"],
+                "Resource": format!("arn:aws:s3:::{bucket}/{CONTROL}counts/*"),
             },
             {
                 "Sid": "ListAndHealth",
@@ -166,6 +178,15 @@ mod tests {
                 (
                     "arn:aws:s3:::b/jobs/leases/*",
                     json!(["s3:GetObject", "s3:PutObject"])
+                ),
+                // The control plane: conditional writes; only counters are ever deleted.
+                (
+                    "arn:aws:s3:::b/control/*",
+                    json!(["s3:GetObject", "s3:PutObject"])
+                ),
+                (
+                    "arn:aws:s3:::b/control/counts/*",
+                    json!(["s3:DeleteObject"])
                 ),
                 ("arn:aws:s3:::b", json!(["s3:ListBucket"])),
             ]

@@ -10,6 +10,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use card_control::{ControlError, Refused};
+
 use crate::experiments::PickError;
 use crate::render::RenderError;
 use crate::render::browser::BrowserError;
@@ -70,6 +72,19 @@ pub enum ApiError {
     /// The request conflicts with the current state (e.g. deleting a design an experiment serves).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The bucket holding the control plane does not answer: nothing was changed.
+    #[error("the control plane (S3) is unavailable; nothing was changed; retry shortly")]
+    ControlPlaneUnavailable { detail: String },
+    /// Every conditional write of the manifest lost to another change.
+    #[error(
+        "the control plane kept changing under this request ({attempts} attempts; revision {revision} is current); nothing was changed; retry"
+    )]
+    ControlPlaneConflict { attempts: u32, revision: u64 },
+    /// The manifest in the bucket does not parse: an operator must repair it.
+    #[error(
+        "the control plane's manifest (control/manifest.json) is broken; nothing was changed; `cargo xtask designs list` shows why"
+    )]
+    ControlPlaneCorrupt { detail: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -94,7 +109,12 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::ControlPlaneConflict { .. } => {
+                StatusCode::CONFLICT
+            }
+            ApiError::ControlPlaneUnavailable { .. } | ApiError::ControlPlaneCorrupt { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::DesignRejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::DesignFailed { .. }
             | ApiError::EncodeFailed { .. }
@@ -131,6 +151,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::ControlPlaneUnavailable { .. } => "control-plane-unavailable",
+            ApiError::ControlPlaneConflict { .. } => "control-plane-conflict",
+            ApiError::ControlPlaneCorrupt { .. } => "control-plane-corrupt",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -144,6 +167,9 @@ impl ApiError {
                 Some(Duration::from_secs(2))
             }
             ApiError::RenderingDisabled => Some(Duration::from_secs(60)),
+            ApiError::ControlPlaneUnavailable { .. } | ApiError::ControlPlaneCorrupt { .. } => {
+                Some(Duration::from_secs(5))
+            }
             _ => None,
         }
     }
@@ -155,6 +181,8 @@ impl ApiError {
             | ApiError::EncodeFailed { detail, .. }
             | ApiError::BrowserUnavailable { detail }
             | ApiError::ListingSourceUnavailable { detail }
+            | ApiError::ControlPlaneUnavailable { detail }
+            | ApiError::ControlPlaneCorrupt { detail }
             | ApiError::Internal(detail) => Some(detail),
             _ => None,
         }
@@ -192,6 +220,41 @@ impl From<&RenderError> for ApiError {
             RenderError::Browser(other) => ApiError::BrowserUnavailable {
                 detail: other.to_string(),
             },
+        }
+    }
+}
+
+impl From<ControlError> for ApiError {
+    fn from(e: ControlError) -> Self {
+        match e {
+            ControlError::Unavailable(detail) => ApiError::ControlPlaneUnavailable { detail },
+            ControlError::Missing(key) => ApiError::ControlPlaneUnavailable {
+                detail: format!("{key}: missing"),
+            },
+            ControlError::Conflict { attempts, revision } => {
+                ApiError::ControlPlaneConflict { attempts, revision }
+            }
+            ControlError::Corrupt { key, message } => ApiError::ControlPlaneCorrupt {
+                detail: format!("{key}: {message}"),
+            },
+            ControlError::Refused(refused) => {
+                let message = refused.to_string();
+                match refused {
+                    Refused::NotLive(_) => ApiError::NotFound,
+                    Refused::NoEarlierVersion(_) => ApiError::Conflict {
+                        code: "no-earlier-version",
+                        message,
+                    },
+                    Refused::InUse { .. } => ApiError::Conflict {
+                        code: "template-in-use",
+                        message,
+                    },
+                    Refused::Invalid(_) => ApiError::Invalid {
+                        code: "control-change-invalid",
+                        message,
+                    },
+                }
+            }
         }
     }
 }

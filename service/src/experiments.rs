@@ -183,19 +183,27 @@ pub fn agent_family(user_agent: &str) -> &'static str {
 }
 
 /// (experiment, variant, crawler family), the key of an impression count.
-type ImpressionKey = (String, String, &'static str);
+type ImpressionKey = (String, String, String);
 
-/// Impression counts by experiment, variant and crawler family.
+/// The kind under which impressions are kept in the control plane's counters.
+pub const IMPRESSIONS: &str = "impressions";
+
+/// Impression counts by experiment, variant and crawler family: this instance's running totals
+/// (with a fleet, including what it had flushed before a restart).
 #[derive(Default)]
 pub struct Impressions {
     counts: Mutex<BTreeMap<ImpressionKey, u64>>,
 }
 
 impl Impressions {
-    pub fn record(&self, experiment: &str, variant: &str, family: &'static str) {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        *counts
-            .entry((experiment.to_string(), variant.to_string(), family))
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ImpressionKey, u64>> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn record(&self, experiment: &str, variant: &str, family: &str) {
+        *self
+            .lock()
+            .entry((experiment.into(), variant.into(), family.into()))
             .or_default() += 1;
     }
 
@@ -203,23 +211,53 @@ impl Impressions {
     pub fn for_experiment(
         &self,
         experiment: &str,
-    ) -> Option<BTreeMap<String, BTreeMap<&'static str, u64>>> {
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: BTreeMap<String, BTreeMap<&'static str, u64>> = BTreeMap::new();
-        for ((e, v, f), c) in counts.iter() {
-            if e == experiment {
-                out.entry(v.clone()).or_default().insert(f, *c);
-            }
-        }
+    ) -> Option<BTreeMap<String, BTreeMap<String, u64>>> {
+        let tally = self.tally(experiment);
+        let out: BTreeMap<String, BTreeMap<String, u64>> = tally
+            .into_iter()
+            .filter_map(|(variant, mut kinds)| Some((variant, kinds.remove(IMPRESSIONS)?)))
+            .collect();
         (!out.is_empty()).then_some(out)
     }
 
+    /// The experiments counted so far.
+    pub fn experiments(&self) -> std::collections::BTreeSet<String> {
+        self.lock().keys().map(|(e, _, _)| e.clone()).collect()
+    }
+
+    /// One experiment's counts as the control plane keeps them (variant → kind → family).
+    pub fn tally(&self, experiment: &str) -> card_control::Tally {
+        let mut out = card_control::Tally::new();
+        for ((e, v, f), c) in self.lock().iter() {
+            if e == experiment {
+                *out.entry(v.clone())
+                    .or_default()
+                    .entry(IMPRESSIONS.into())
+                    .or_default()
+                    .entry(f.clone())
+                    .or_default() += c;
+            }
+        }
+        out
+    }
+
+    /// Adds stored counts (this instance's, from before a restart) into the running totals.
+    pub fn add(&self, experiment: &str, tally: &card_control::Tally) {
+        let mut counts = self.lock();
+        for (variant, kinds) in tally {
+            for (family, n) in kinds.get(IMPRESSIONS).into_iter().flatten() {
+                *counts
+                    .entry((experiment.into(), variant.clone(), family.clone()))
+                    .or_default() += n;
+            }
+        }
+    }
+
     /// (experiment, variant, family, count) rows, for `/metrics`.
-    pub fn rows(&self) -> Vec<(String, String, &'static str, u64)> {
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        counts
+    pub fn rows(&self) -> Vec<(String, String, String, u64)> {
+        self.lock()
             .iter()
-            .map(|((e, v, f), c)| (e.clone(), v.clone(), *f, *c))
+            .map(|((e, v, f), c)| (e.clone(), v.clone(), f.clone(), *c))
             .collect()
     }
 }
@@ -298,6 +336,17 @@ impl Experiments {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// `true` when the experiment in force came from `TEMPLATES__EXPERIMENTS_FILE`.
+    pub fn from_file(&self) -> bool {
+        self.file.as_ref().is_some_and(|f| f.exists())
+    }
+
+    /// Replaces the experiment in force here, without writing the file: the control plane's
+    /// manifest is where a fleet keeps it.
+    pub fn set(&self, experiment: Experiment) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(experiment);
     }
 
     /// Replaces the experiment (already validated) and writes the file when one is configured.

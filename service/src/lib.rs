@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 
 use crate::cache::{MemoryTier, S3Store};
 use crate::cards::CardService;
+use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::experiments::Experiments;
 use crate::listings::{ListingError, ListingSource};
@@ -34,6 +35,7 @@ use crate::render::browser::BrowserPool;
 use crate::render::designs::{DesignRegistry, LoadError};
 use crate::render::images::ImageFetcher;
 use crate::settings::Settings;
+use card_control::ControlStore;
 
 /// Why the service could not start; each message says what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +63,10 @@ pub struct AppInner {
     pub settings: Settings,
     pub listings: ListingSource,
     pub cards: Arc<CardService>,
-    pub experiments: Experiments,
+    pub experiments: Arc<Experiments>,
+    /// The fleet's control plane (with S3 and `CONTROL__ENABLED`): designs, the experiment and
+    /// invalidations shared through the bucket. `None`: one instance on its `TEMPLATES__DIR`.
+    pub control: Option<Arc<ControlPlane>>,
     /// Background jobs: the scheduler, runs and their history, the S3 lease.
     pub jobs: jobs::Jobs,
     /// Absolute base URL of this instance (for share pages).
@@ -82,7 +87,12 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Builds the state: listing source, designs (compiled off the async threads), browser pool, caches.
     /// The browser pool starts lazily; call [`AppState::warm_up`] to launch it before taking traffic.
-    pub async fn build(settings: Settings, public_url: String) -> Result<Self, StartupError> {
+    /// `local` is the address the server listens on (the instance id defaults to its port).
+    pub async fn build(
+        settings: Settings,
+        public_url: String,
+        local: SocketAddr,
+    ) -> Result<Self, StartupError> {
         let listings = ListingSource::from_settings(&settings.listings)?;
         let registry = Arc::new(DesignRegistry::new(settings.templates.clone())?);
         let loader = registry.clone();
@@ -94,7 +104,9 @@ impl AppState {
                     vec![(Default::default(), LoadError::Compile(e.to_string()))],
                 )
             });
-        if settings.templates.watch_interval_ms > 0 {
+        let fleet = settings.s3.enabled && settings.control.enabled;
+        // With a fleet the bucket's manifest says which designs are live, not the directory.
+        if settings.templates.watch_interval_ms > 0 && !fleet {
             render::designs::spawn_watcher(
                 &registry,
                 Duration::from_millis(settings.templates.watch_interval_ms),
@@ -147,12 +159,28 @@ impl AppState {
             &settings.templates.default,
         )
         .map_err(|e| StartupError::Experiments(e.to_string()))?;
+        let experiments = Arc::new(experiments);
+        let control = match &cards.s3 {
+            Some(s3) if fleet => Some(
+                ControlPlane::start(
+                    ControlStore::new(s3.client().clone(), s3.bucket()),
+                    settings.control.clone(),
+                    local,
+                    settings.templates.default.clone(),
+                    cards.clone(),
+                    experiments.clone(),
+                )
+                .await,
+            ),
+            _ => None,
+        };
         let settings_signer = settings.signing.signer();
         Ok(Self(Arc::new(AppInner {
             settings,
             listings,
             cards,
             experiments,
+            control,
             jobs,
             public_url,
             signer: settings_signer,
@@ -177,6 +205,9 @@ impl AppState {
         self.jobs
             .shutdown(config::ms(self.settings.server.shutdown_grace_ms))
             .await;
+        if let Some(control) = &self.control {
+            control.shutdown().await;
+        }
         if let Some(pool) = self.cards.browser() {
             pool.shutdown().await;
         }
@@ -245,6 +276,7 @@ fn admin_routes() -> Router<AppState> {
         .merge(routes::templates::router())
         .merge(routes::experiments::router())
         .merge(routes::jobs::router())
+        .merge(routes::fleet::router())
 }
 
 /// A bound, not yet serving, instance: the listener is open so its address is known.
@@ -264,7 +296,7 @@ impl Server {
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?;
         let public_url = settings.public_url(local);
-        let state = AppState::build(settings, public_url).await?;
+        let state = AppState::build(settings, public_url, local).await?;
         Ok(Self { listener, state })
     }
 

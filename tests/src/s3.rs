@@ -18,6 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::service::repo_root;
 use anyhow::{Context, bail};
 use aws_sdk_s3::{
     Client,
@@ -525,8 +526,12 @@ pub fn host_command(
 ) -> anyhow::Result<Command> {
     match (backend, scratch) {
         (Backend::Moto, _) => {
-            let mut cmd = Command::new(moto_server(tools)?);
-            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            // moto's own server, with conditional writes made atomic (tests/s3/moto_server_atomic.py).
+            let server = moto_server(tools)?;
+            let python = server.with_file_name("python");
+            let mut cmd = Command::new(python);
+            cmd.arg(repo_root().join("tests/s3/moto_server_atomic.py"))
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()]);
             Ok(cmd)
         }
         (Backend::LocalStackHost, Some(scratch)) => {

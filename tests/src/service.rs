@@ -78,6 +78,32 @@ pub fn fresh_templates_dir(tag: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// The same component with a custom section appended: identical behaviour, a different digest,
+/// which is how a rebuilt design looks to the registry.
+pub fn with_custom_section(component: &[u8], payload: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"card-e2e-version";
+    let mut body = Vec::new();
+    leb(name.len(), &mut body);
+    body.extend_from_slice(name);
+    body.extend_from_slice(payload.as_bytes());
+    let mut out = component.to_vec();
+    out.push(0); // custom section id
+    leb(body.len(), &mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
 /// The admin bearer token of test instances that turn the admin endpoints on (`ADMIN__TOKEN`).
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use card_e2e::service::{ADMIN_TOKEN, TestService, chromium, fresh_templates_dir, header, http};
+use card_e2e::service::{
+    ADMIN_TOKEN, TestService, chromium, fresh_templates_dir, header, http, with_custom_section,
+};
 use card_e2e::wait;
 use card_service::experiments::{Experiment, Variant};
 use reqwest::StatusCode;
@@ -14,32 +16,6 @@ use serde_json::{Value, json};
 
 fn auth(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     request.bearer_auth(ADMIN_TOKEN)
-}
-
-/// The same component with a custom section appended: identical behaviour, a different digest,
-/// which is how a rebuilt design looks to the registry.
-fn with_custom_section(component: &[u8], payload: &str) -> Vec<u8> {
-    fn leb(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    let name = b"card-e2e-version";
-    let mut body = Vec::new();
-    leb(name.len(), &mut body);
-    body.extend_from_slice(name);
-    body.extend_from_slice(payload.as_bytes());
-    let mut out = component.to_vec();
-    out.push(0); // custom section id
-    leb(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    out
 }
 
 async fn start(

@@ -201,9 +201,14 @@ async fn warm_cache_creates_exactly_the_top_n_objects_and_a_second_run_renders_n
         images == expected,
         "stored {images:?}, expected {expected:?}"
     );
-    // The lease is the only other object, released.
+    // The lease is the only other object, released (beside the control plane's own).
     ensure!(
-        stored.difference(&images).cloned().collect::<Vec<_>>() == ["jobs/leases/warm-cache.json"],
+        stored
+            .difference(&images)
+            .filter(|k| !k.starts_with("control/"))
+            .cloned()
+            .collect::<Vec<_>>()
+            == ["jobs/leases/warm-cache.json"],
         "{stored:?}"
     );
 
@@ -466,7 +471,17 @@ async fn cleanup_deletes_expired_and_superseded_images_and_nothing_else() -> any
     expected.remove(old_render);
     ensure!(keys_but_leases(&s3, bucket).await? == expected);
 
-    // Two hours later every image has expired; what is outside card-images/ (and the lease) stays.
+    // Two hours later every image has expired; what is outside card-images/ (the lease, the
+    // control plane the instance seeded) stays.
+    let control: Vec<String> = keys(&s3, bucket)
+        .await?
+        .into_iter()
+        .filter(|k| k.starts_with("control/"))
+        .collect();
+    ensure!(
+        control.contains(&"control/manifest.json".to_string()),
+        "{control:?}"
+    );
     let run = state
         .jobs
         .run(cleanup(false, later), Trigger::Manual)
@@ -478,6 +493,7 @@ async fn cleanup_deletes_expired_and_superseded_images_and_nothing_else() -> any
         .iter()
         .map(|k| k.to_string())
         .chain(["jobs/leases/cleanup.json".to_string()])
+        .chain(control)
         .collect();
     ensure!(left == expected, "left {left:?}");
     svc.stop().await
@@ -525,7 +541,8 @@ async fn cleanup_pages_through_listings_and_deletes_in_batches() -> anyhow::Resu
     );
     let left = keys(&s3, bucket).await?;
     ensure!(
-        left.iter().all(|k| k.starts_with("jobs/")),
+        left.iter()
+            .all(|k| k.starts_with("jobs/") || k.starts_with("control/")),
         "left {} objects",
         left.len()
     );

@@ -42,9 +42,13 @@ pub async fn run(
     settings.s3.enabled = true;
     // A one-shot run needs no hot reload.
     settings.templates.watch_interval_ms = 0;
-    let state = AppState::build(settings, "http://localhost".into())
-        .await
-        .context("could not set up the service in-process")?;
+    let state = AppState::build(
+        settings,
+        "http://localhost".into(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .context("could not set up the service in-process")?;
     let result = run_with(&state, target, request, job).await;
     state.shutdown().await;
     result

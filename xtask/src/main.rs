@@ -8,6 +8,7 @@ mod checks;
 mod cleanup;
 mod config;
 mod containers;
+mod designs;
 mod dev;
 mod doctor;
 mod fuzz;
@@ -53,6 +54,9 @@ enum Command {
     /// Card designs and test fixtures (WebAssembly components).
     #[command(subcommand)]
     Templates(templates::Templates),
+    /// The fleet's live designs in the bucket's control plane: push, list, rollback.
+    #[command(subcommand)]
+    Designs(designs::Designs),
     /// Create and configure the bucket (public access block, CORS, lifecycle, policy), idempotently.
     ProvisionBucket(provision_bucket::ProvisionBucket),
     /// Check the bucket end to end: upload, anonymous public read, private denied, CORS, lifecycle.
@@ -85,6 +89,7 @@ async fn main() -> ExitCode {
         Command::Test(test) => test.run(),
         Command::Localstack(localstack) => localstack.run().await,
         Command::Templates(templates) => templates.run(),
+        Command::Designs(designs) => designs.run().await,
         Command::ProvisionBucket(provision) => provision.run().await,
         Command::TestS3(test_s3) => test_s3.run().await,
         Command::TestPlaywright(test_playwright) => test_playwright.run().await,

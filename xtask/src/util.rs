@@ -242,6 +242,11 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// Unix seconds as an HTTP date (`Thu, 03 Dec 2026 14:00:00 GMT`).
+pub fn unix_time(secs: u64) -> String {
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
 pub fn human_duration(duration: Duration) -> String {
     let secs = duration.as_secs_f64();
     if secs < 60.0 {

@@ -119,6 +119,16 @@ impl MemoryTier {
         }
     }
 
+    /// Drops every entry.
+    pub fn clear(&self) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate_all();
+        }
+        if let Some(seen) = &self.seen_in_s3 {
+            seen.invalidate_all();
+        }
+    }
+
     pub fn weighted_size(&self) -> u64 {
         self.cache.as_ref().map_or(0, |c| c.weighted_size())
     }

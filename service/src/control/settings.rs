@@ -10,6 +10,9 @@ use crate::config::{Invalid, check, ms};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ControlSettings {
+    /// Follow and change the bucket's control plane when S3 is enabled. Off: each instance
+    /// runs on its own `TEMPLATES__DIR` and experiment file, as without S3.
+    pub enabled: bool,
     /// How often the instance asks the bucket whether the manifest changed (a conditional GET).
     pub poll_interval_ms: u64,
     /// This instance's name in the fleet: its counters and heartbeat objects are named after it,
@@ -26,6 +29,7 @@ pub struct ControlSettings {
 impl Default for ControlSettings {
     fn default() -> Self {
         Self {
+            enabled: true,
             poll_interval_ms: 2_000,
             instance_id: None,
             flush_interval_ms: 15_000,

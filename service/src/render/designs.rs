@@ -113,6 +113,11 @@ impl LoadedDesign {
     pub fn label(&self) -> String {
         format!("{}@{}", self.name, self.version)
     }
+
+    /// The component's bytes, as loaded.
+    pub fn source(&self) -> &[u8] {
+        &self.source
+    }
 }
 
 /// Per-render store data: the memory limiter (and a resource table the bindings may need).
@@ -368,6 +373,16 @@ impl DesignRegistry {
             .remove(name);
         *live = Arc::new(next);
         Ok(removed)
+    }
+
+    /// Takes a design out of service here only (the control plane retired it fleet-wide);
+    /// `TEMPLATES__DIR` is left as it is.
+    pub fn unload(&self, name: &str) -> Option<Arc<LoadedDesign>> {
+        let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+        let mut next = (**live).clone();
+        let removed = next.remove(name)?;
+        *live = Arc::new(next);
+        Some(removed)
     }
 
     /// Writes a design's component to `TEMPLATES__DIR/NAME.wasm` (write, then rename).

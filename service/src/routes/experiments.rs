@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::experiments::Experiment;
+use crate::experiments::{Experiment, IMPRESSIONS};
+use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,6 +39,13 @@ async fn replace(
     experiment
         .validate(|design| registry.get(design).is_some())
         .map_err(|e| invalid(e.to_string()))?;
+    if let Some(control) = &state.control {
+        let manifest = control.set_experiment(&experiment).await?;
+        tracing::info!(experiment = %experiment.name, variants = experiment.variants.len(), revision = manifest.revision, "experiment put in force fleet-wide");
+        let mut body = json!(experiment);
+        body["revision"] = json!(manifest.revision);
+        return Ok(Json(body));
+    }
     state
         .experiments
         .replace(experiment.clone())
@@ -51,7 +59,18 @@ async fn stats(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let current = state.experiments.current();
-    let counts = state.experiments.impressions.for_experiment(&name);
+    // With a fleet: every instance's flushed counts plus this instance's running ones.
+    let counts = match &state.control {
+        Some(control) => control.counts(&name).await?.map(|tally| {
+            tally
+                .into_iter()
+                .map(|(variant, mut kinds)| {
+                    (variant, kinds.remove(IMPRESSIONS).unwrap_or_default())
+                })
+                .collect::<BTreeMap<_, _>>()
+        }),
+        None => state.experiments.impressions.for_experiment(&name),
+    };
     if counts.is_none() && current.name != name {
         return Err(ApiError::NotFound);
     }
@@ -70,6 +89,7 @@ async fn stats(
         "experiment": name,
         "running": current.name == name,
         "weights": if current.name == name { json!(current.variants) } else { Value::Null },
+        "fleet": state.control.is_some(),
         "variants": variants,
     })))
 }

@@ -65,6 +65,12 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     };
     (
         status,
-        Json(json!({"ready": ready, "browser": browser, "templates": templates, "s3": s3})),
+        Json(json!({
+            "ready": ready,
+            "browser": browser,
+            "templates": templates,
+            "s3": s3,
+            "control": state.control.as_ref().map_or_else(|| json!({"status": "disabled"}), |c| c.readiness()),
+        })),
     )
 }

@@ -123,9 +123,10 @@ async fn cleanup(
     start(&state, RunRequest::Cleanup(options)).await
 }
 
-/// Drops the listing's images from this instance's memory tier and renders its current version in
-/// the background, so the next crawler fetch is a hit. S3 needs no purge: a changed listing has a
-/// new key.
+/// Drops the listing's images from the memory tier (with a fleet, of every instance: the
+/// invalidation is recorded in the control plane first, and nothing happens when that fails) and
+/// renders its current version in the background, so the next crawler fetch is a hit. S3 needs no
+/// purge: a changed listing has a new key.
 async fn invalidate(
     State(state): State<AppState>,
     Path(listing_id): Path<String>,
@@ -141,6 +142,10 @@ async fn invalidate(
             detail: e.to_string(),
         })?
         .ok_or_else(|| ApiError::ListingNotFound(listing_id.clone()))?;
+    if let Some(control) = &state.control {
+        let seq = control.invalidate(&listing_id).await?;
+        tracing::info!(listing = %listing_id, seq, "invalidation recorded for the fleet");
+    }
     state.cards.memory.invalidate_listing(&listing_id);
     tracing::info!(listing = %listing_id, "memory tier entries invalidated");
     start(&state, RunRequest::Invalidate(listing)).await

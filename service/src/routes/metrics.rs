@@ -118,10 +118,14 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     for (experiment, variant, agent, count) in state.experiments.impressions.rows() {
         let _ = writeln!(
             out,
-            "card_variant_impressions_total{{experiment=\"{}\",variant=\"{}\",agent=\"{agent}\"}} {count}",
+            "card_variant_impressions_total{{experiment=\"{}\",variant=\"{}\",agent=\"{}\"}} {count}",
             label(&experiment),
-            label(&variant)
+            label(&variant),
+            label(&agent)
         );
+    }
+    if let Some(control) = &state.control {
+        control_metrics(control, &mut out);
     }
     reliability_metrics(&state, &mut out);
     job_metrics(&state, &mut out);
@@ -137,6 +141,25 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// The S3 tier's breaker and error counters.
+/// The control plane as this instance follows it (absent without a fleet).
+fn control_metrics(control: &crate::control::ControlPlane, out: &mut String) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (in_sync, revision) = control.sync_gauges();
+    let m = control.metrics();
+    let _ = writeln!(
+        out,
+        "# HELP card_control_in_sync 1 when this instance serves every design and the experiment the manifest names, else 0.\n# TYPE card_control_in_sync gauge\ncard_control_in_sync {in_sync}\n\
+         # HELP card_control_revision The manifest revision this instance serves.\n# TYPE card_control_revision gauge\ncard_control_revision {revision}\n\
+         # HELP card_control_polls_total Conditional reads of the manifest, by outcome.\n# TYPE card_control_polls_total counter\n\
+         card_control_polls_total{{outcome=\"not-modified\"}} {}\ncard_control_polls_total{{outcome=\"changed\"}} {}\ncard_control_polls_total{{outcome=\"failed\"}} {}\n\
+         # HELP card_control_swaps_total Designs swapped in from the manifest.\n# TYPE card_control_swaps_total counter\ncard_control_swaps_total {}",
+        m.polls_not_modified.load(Relaxed),
+        m.polls_changed.load(Relaxed),
+        m.polls_failed.load(Relaxed),
+        m.swaps.load(Relaxed),
+    );
+}
+
 fn reliability_metrics(state: &AppState, out: &mut String) {
     let Some(s3) = &state.cards.s3 else { return };
     let health = s3.health();

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod delivery;
 pub mod experiments;
+pub mod fleet;
 pub mod health;
 pub mod jobs;
 pub mod metrics;

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
         )
         .route("/admin/templates/{name}/rollback", post(rollback))
+        .route("/admin/templates/{name}/default", post(make_default))
 }
 
 fn describe(t: &LoadedDesign) -> Value {
@@ -36,26 +37,43 @@ fn describe(t: &LoadedDesign) -> Value {
     })
 }
 
+/// The live designs. With a fleet, each design's history is the manifest's (every version that
+/// was live, by whom and when), and the answer names the manifest revision and retired designs.
 async fn list(State(state): State<AppState>) -> Json<Value> {
     let registry = state.cards.designs();
     let experiment = state.experiments.current();
+    let manifest = state.control.as_ref().and_then(|c| c.manifest());
     let designs: Vec<Value> = registry
         .snapshot()
         .values()
         .map(|t| {
             let mut d = describe(t);
             d["served_by_experiment"] = json!(experiment.serves(&t.name));
-            d["history"] = json!(
-                registry
-                    .history(&t.name)
-                    .iter()
-                    .map(|h| describe(h))
-                    .collect::<Vec<_>>()
-            );
+            d["history"] = match manifest.as_ref().and_then(|m| m.designs.get(&t.name)) {
+                Some(entry) => json!(entry.history),
+                None => json!(
+                    registry
+                        .history(&t.name)
+                        .iter()
+                        .map(|h| describe(h))
+                        .collect::<Vec<_>>()
+                ),
+            };
+            if let Some(entry) = manifest.as_ref().and_then(|m| m.designs.get(&t.name)) {
+                d["published"] = json!(entry.live);
+            }
             d
         })
         .collect();
-    Json(json!({ "templates": designs }))
+    match manifest {
+        Some(m) => Json(json!({
+            "templates": designs,
+            "revision": m.revision,
+            "default": m.default_design,
+            "retired": m.retired,
+        })),
+        None => Json(json!({ "templates": designs })),
+    }
 }
 
 /// Validates the uploaded component off the async threads, writes it to `TEMPLATES__DIR`, swaps it in.
@@ -88,6 +106,16 @@ async fn upload(
         code: "template-invalid",
         message: format!("design `{name}` was not swapped in: {e}"),
     })?;
+    if let Some(control) = &state.control {
+        let (manifest, changed) = control.publish(template.clone(), "upload").await?;
+        tracing::info!(template = %template.label(), digest = %&template.digest[..12], revision = manifest.revision, changed, "design published to the fleet by upload");
+        return Ok(Json(json!({
+            "template": describe(&template),
+            "changed": changed,
+            "previous": previous.filter(|_| changed).map(|p| describe(&p)),
+            "revision": manifest.revision,
+        })));
+    }
     if previous
         .as_ref()
         .is_some_and(|p| p.digest == template.digest)
@@ -113,6 +141,11 @@ async fn rollback(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(control) = &state.control {
+        let (manifest, version) = control.rollback(&name).await?;
+        tracing::info!(template = %name, digest = %&version.digest[..12], revision = manifest.revision, "design rolled back fleet-wide");
+        return Ok(Json(served(&state, &name, &version, manifest.revision)));
+    }
     let registry = state.cards.designs().clone();
     let restored = tokio::task::spawn_blocking(move || registry.rollback(&name))
         .await
@@ -128,13 +161,15 @@ async fn retire(
 ) -> Result<Json<Value>, ApiError> {
     let experiment = state.experiments.current();
     if experiment.serves(&name) {
-        return Err(ApiError::Conflict {
-            code: "template-in-use",
-            message: format!(
-                "experiment `{}` still serves design `{name}`; change the experiment first",
-                experiment.name
-            ),
-        });
+        return Err(in_use(&experiment.name, &name));
+    }
+    if let Some(control) = &state.control {
+        let (manifest, version) = control.retire(&name).await?;
+        tracing::info!(template = %name, revision = manifest.revision, "design retired fleet-wide");
+        return Ok(Json(json!({
+            "removed": {"name": name, "version": version.version, "digest": version.digest},
+            "revision": manifest.revision,
+        })));
     }
     let registry = state.cards.designs().clone();
     let removed = tokio::task::spawn_blocking(move || registry.remove(&name))
@@ -143,6 +178,44 @@ async fn retire(
         .map_err(registry_error)?;
     tracing::info!(template = %removed.label(), "design retired");
     Ok(Json(json!({ "removed": describe(&removed) })))
+}
+
+/// `POST /admin/templates/{name}/default`: the design every listing gets without an experiment
+/// (fleet-wide; overrides `TEMPLATES__DEFAULT`). Needs the control plane.
+async fn make_default(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(control) = &state.control else {
+        return Err(ApiError::Conflict {
+            code: "control-plane-disabled",
+            message: "without the control plane (S3__ENABLED=false or CONTROL__ENABLED=false) the default design is TEMPLATES__DEFAULT".into(),
+        });
+    };
+    let manifest = control.set_default(&name).await?;
+    Ok(Json(
+        json!({ "default": manifest.default_design, "revision": manifest.revision }),
+    ))
+}
+
+/// What this instance serves of `name` after a fleet change, and the version the manifest named.
+fn served(state: &AppState, name: &str, version: &card_control::Version, revision: u64) -> Value {
+    let live = state.cards.designs().get(name);
+    json!({
+        "template": live.as_deref().map(describe),
+        "published": version,
+        "serving": live.is_some_and(|d| d.digest == version.digest),
+        "revision": revision,
+    })
+}
+
+fn in_use(experiment: &str, design: &str) -> ApiError {
+    ApiError::Conflict {
+        code: "template-in-use",
+        message: format!(
+            "experiment `{experiment}` still serves design `{design}`; change the experiment first"
+        ),
+    }
 }
 
 fn registry_error(e: RegistryError) -> ApiError {

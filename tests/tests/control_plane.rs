@@ -1,0 +1,366 @@
+//! Three instances sharing one bucket (in this process, real HTTP, a real S3 server): a change
+//! made through any of them is what all of them serve. Rendering is off: these tests are about
+//! which design, experiment and counts each instance serves, which needs no pixels. The same
+//! behaviours through HAProxy and real processes are in `fleet.rs`.
+
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use card_e2e::s3::S3Server;
+use card_e2e::service::{
+    ADMIN_TOKEN, TestService, dist_dir, fresh_templates_dir, header, http, s3_settings,
+    with_custom_section,
+};
+use card_e2e::wait;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// The bound on a change reaching every instance: many poll intervals (200 ms here), for a
+/// loaded 2-core machine. A bounded wait, not a speed assertion.
+const CONVERGE: Duration = Duration::from_secs(20);
+
+fn auth(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    request.bearer_auth(ADMIN_TOKEN)
+}
+
+async fn fleet(s3: &S3Server, bucket: &str, n: usize) -> anyhow::Result<Vec<TestService>> {
+    fleet_rendering(s3, bucket, n, false).await
+}
+
+async fn fleet_rendering(
+    s3: &S3Server,
+    bucket: &str,
+    n: usize,
+    render: bool,
+) -> anyhow::Result<Vec<TestService>> {
+    s3.create_bucket(bucket).await?;
+    let mut instances = Vec::new();
+    for i in 0..n {
+        let dir = fresh_templates_dir(&format!("{bucket}-{i}"))?;
+        let id = format!("{bucket}-{i}");
+        let mut settings = s3_settings(s3.endpoint(), bucket);
+        settings.extend([
+            ("PLAYWRIGHT__ENABLED", if render { "true" } else { "false" }),
+            ("ADMIN__TOKEN", ADMIN_TOKEN),
+            ("CONTROL__POLL_INTERVAL_MS", "200"),
+            ("CONTROL__FLUSH_INTERVAL_MS", "1000"),
+            ("CONTROL__HEARTBEAT_INTERVAL_MS", "1000"),
+            ("CONTROL__INSTANCE_ID", id.as_str()),
+        ]);
+        instances.push(TestService::start_with_templates(&dir, &settings).await?);
+    }
+    Ok(instances)
+}
+
+async fn json_of(response: reqwest::Response) -> anyhow::Result<Value> {
+    let status = response.status();
+    let body: Value = response.json().await?;
+    ensure!(status == StatusCode::OK, "{status}: {body}");
+    Ok(body)
+}
+
+/// The digest of `design` an instance serves (`None`: not live there).
+async fn served_digest(svc: &TestService, design: &str) -> anyhow::Result<Option<String>> {
+    let list = json_of(auth(http().get(svc.url("/admin/templates"))).send().await?).await?;
+    Ok(list["templates"]
+        .as_array()
+        .context("templates")?
+        .iter()
+        .find(|t| t["name"] == design)
+        .and_then(|t| t["digest"].as_str().map(str::to_owned)))
+}
+
+async fn all_serve(
+    fleet: &[TestService],
+    design: &str,
+    digest: Option<&str>,
+) -> anyhow::Result<()> {
+    for svc in fleet {
+        wait::until_true(
+            &format!("{} serving {design} = {digest:?}", svc.base),
+            CONVERGE,
+            async || Ok(served_digest(svc, design).await?.as_deref() == digest),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn uploads_rollbacks_and_retirements_reach_every_instance() -> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let fleet = fleet(&s3, "control-designs", 3).await?;
+    let original = std::fs::read(dist_dir()?.join("classic.wasm"))?;
+    let v2 = with_custom_section(&original, "fleet-v2");
+    let seeded = served_digest(&fleet[0], "classic")
+        .await?
+        .context("classic")?;
+    // Every instance seeded the same bytes: one version, whoever won the first write.
+    all_serve(&fleet, "classic", Some(&seeded)).await?;
+
+    let r = auth(http().put(fleet[1].url("/admin/templates/classic")))
+        .body(v2.clone())
+        .send()
+        .await?;
+    let body = json_of(r).await?;
+    ensure!(body["changed"] == true, "{body}");
+    let v2_digest = body["template"]["digest"]
+        .as_str()
+        .context("digest")?
+        .to_owned();
+    all_serve(&fleet, "classic", Some(&v2_digest)).await?;
+
+    let r = auth(http().post(fleet[2].url("/admin/templates/classic/rollback")))
+        .send()
+        .await?;
+    let body = json_of(r).await?;
+    ensure!(body["serving"] == true, "{body}");
+    all_serve(&fleet, "classic", Some(&seeded)).await?;
+
+    // Retiring a design the experiment serves is refused; another goes everywhere.
+    let r = auth(http().delete(fleet[0].url("/admin/templates/classic")))
+        .send()
+        .await?;
+    ensure!(r.status() == StatusCode::CONFLICT, "{}", r.status());
+    let r = auth(http().delete(fleet[0].url("/admin/templates/spotlight")))
+        .send()
+        .await?;
+    json_of(r).await?;
+    all_serve(&fleet, "spotlight", None).await?;
+
+    // Every instance reports itself in sync, in the fleet view read from any of them.
+    let view = wait::until(
+        "every instance in sync in /admin/fleet",
+        CONVERGE,
+        async || {
+            let view = json_of(
+                auth(http().get(fleet[1].url("/admin/fleet")))
+                    .send()
+                    .await?,
+            )
+            .await?;
+            let instances = view["instances"].as_array().context("instances")?;
+            let synced = instances.len() == 3 && instances.iter().all(|i| i["in_sync"] == true);
+            Ok(synced.then_some(view))
+        },
+    )
+    .await?;
+    ensure!(view["live"]["classic"] == json!(seeded), "{view}");
+    for svc in fleet {
+        svc.stop().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn simultaneous_uploads_all_land_in_the_history_and_the_fleet_agrees() -> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let fleet = fleet(&s3, "control-race", 3).await?;
+    let original = std::fs::read(dist_dir()?.join("classic.wasm"))?;
+    let uploads = fleet.iter().enumerate().map(|(i, svc)| {
+        let bytes = with_custom_section(&original, &format!("race-{i}"));
+        let url = svc.url("/admin/templates/classic");
+        async move {
+            let r = auth(http().put(url)).body(bytes).send().await?;
+            let body = json_of(r).await?;
+            anyhow::Ok(
+                body["template"]["digest"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        }
+    });
+    let digests: Vec<String> = futures_util_join(uploads).await?;
+    // One revision for the seed, one per upload: wait until instance 0 has read the last.
+    let list = wait::until("instance 0 reads revision 4", CONVERGE, async || {
+        let list = json_of(
+            auth(http().get(fleet[0].url("/admin/templates")))
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok((list["revision"] == 4).then_some(list))
+    })
+    .await?;
+    let classic = list["templates"]
+        .as_array()
+        .context("templates")?
+        .iter()
+        .find(|t| t["name"] == "classic")
+        .context("classic")?
+        .clone();
+    let live = classic["published"]["digest"]
+        .as_str()
+        .context("live")?
+        .to_owned();
+    let mut named: Vec<String> = classic["history"]
+        .as_array()
+        .context("history")?
+        .iter()
+        .filter_map(|v| v["digest"].as_str().map(str::to_owned))
+        .collect();
+    named.push(live.clone());
+    for d in &digests {
+        ensure!(named.contains(d), "upload {d} lost: {classic}");
+    }
+    all_serve(&fleet, "classic", Some(&live)).await?;
+    for svc in fleet {
+        svc.stop().await?;
+    }
+    Ok(())
+}
+
+/// Runs the futures side by side and collects their results in order.
+async fn futures_util_join<T>(
+    futures: impl Iterator<Item = impl Future<Output = anyhow::Result<T>> + Send + 'static>,
+) -> anyhow::Result<Vec<T>>
+where
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await??);
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn experiments_assign_alike_everywhere_and_counts_add_up_across_restarts()
+-> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let mut fleet = fleet(&s3, "control-experiment", 3).await?;
+    let experiment = json!({
+        "name": "fleet-ab",
+        "variants": [
+            {"name": "a", "design": "classic", "weight": 1},
+            {"name": "b", "design": "ticket", "weight": 1},
+        ]
+    });
+    let r = auth(http().put(fleet[0].url("/admin/experiments")))
+        .json(&experiment)
+        .send()
+        .await?;
+    json_of(r).await?;
+    for svc in &fleet {
+        wait::until_true("the experiment everywhere", CONVERGE, async || {
+            let e = json_of(
+                auth(http().get(svc.url("/admin/experiments")))
+                    .send()
+                    .await?,
+            )
+            .await?;
+            Ok(e["name"] == "fleet-ab")
+        })
+        .await?;
+    }
+    // Every instance names the same variant for each listing.
+    for n in 1..=60 {
+        let id = format!("dl-{n:04}");
+        let mut seen = Vec::new();
+        for svc in &fleet {
+            let r = http().get(svc.url(&format!("/share/{id}"))).send().await?;
+            ensure!(r.status() == StatusCode::OK, "share {id}: {}", r.status());
+            seen.push(header(&r, "x-card-variant"));
+        }
+        ensure!(seen.iter().all(|v| *v == seen[0]), "{id}: {seen:?}");
+    }
+
+    // Impressions sent to each instance directly add up, read from any instance.
+    let crawler = "facebookexternalhit/1.1";
+    for (i, svc) in fleet.iter().enumerate() {
+        for _ in 0..=i {
+            // Rendering is off, so the image answers 503; the impression is counted on the pick.
+            let _ = http()
+                .get(svc.url("/api/og-image/dl-0001"))
+                .header("user-agent", crawler)
+                .send()
+                .await?;
+        }
+    }
+    let total = async |svc: &TestService| -> anyhow::Result<u64> {
+        let stats = json_of(
+            auth(http().get(svc.url("/admin/experiments/fleet-ab/stats")))
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok(stats["variants"]
+            .as_object()
+            .map(|v| v.values().filter_map(|x| x["impressions"].as_u64()).sum())
+            .unwrap_or(0))
+    };
+    wait::until_true(
+        "1 + 2 + 3 impressions, read through instance 0",
+        CONVERGE,
+        async || Ok(total(&fleet[0]).await? == 6),
+    )
+    .await?;
+
+    // A restarted instance (graceful: it flushes) keeps its counts, and so does the sum.
+    let restarted = fleet.remove(2);
+    let dir = restarted.state.settings.templates.dir.clone();
+    restarted.stop().await?;
+    let mut settings = s3_settings(s3.endpoint(), "control-experiment");
+    settings.extend([
+        ("PLAYWRIGHT__ENABLED", "false"),
+        ("ADMIN__TOKEN", ADMIN_TOKEN),
+        ("CONTROL__POLL_INTERVAL_MS", "200"),
+        ("CONTROL__FLUSH_INTERVAL_MS", "1000"),
+        ("CONTROL__INSTANCE_ID", "control-experiment-2"),
+    ]);
+    let again = TestService::start_with_templates(&dir, &settings).await?;
+    wait::until_true(
+        "the sum after a restart, read through the restarted instance",
+        CONVERGE,
+        async || Ok(total(&again).await? == 6),
+    )
+    .await?;
+    let _ = http()
+        .get(again.url("/api/og-image/dl-0001"))
+        .header("user-agent", crawler)
+        .send()
+        .await?;
+    wait::until_true("one more impression counted on top", CONVERGE, async || {
+        Ok(total(&fleet[1]).await? == 7)
+    })
+    .await?;
+    again.stop().await?;
+    for svc in fleet {
+        svc.stop().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_invalidation_through_one_instance_reaches_the_others() -> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let fleet = fleet_rendering(&s3, "control-invalidate", 2, true).await?;
+    let url = fleet[1].url("/api/og-image/dl-0003");
+    let cache_of = async || -> anyhow::Result<String> {
+        let r = http().get(&url).send().await?;
+        ensure!(r.status() == StatusCode::OK, "{}", r.status());
+        Ok(header(&r, "x-cache"))
+    };
+    cache_of().await?;
+    ensure!(
+        cache_of().await? == "hit-memory",
+        "the second fetch is a memory hit"
+    );
+    let r = auth(http().post(fleet[0].url("/admin/invalidate/dl-0003")))
+        .send()
+        .await?;
+    ensure!(r.status() == StatusCode::ACCEPTED, "{}", r.status());
+    // The other instance drops its memory entry: its next answer comes from S3 (or a render).
+    wait::until_true(
+        "instance 1 stops serving its memory entry",
+        CONVERGE,
+        async || Ok(cache_of().await? != "hit-memory"),
+    )
+    .await?;
+    for svc in fleet {
+        svc.stop().await?;
+    }
+    Ok(())
+}
