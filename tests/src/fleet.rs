@@ -556,11 +556,12 @@ impl Fleet {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
+        // Dropped while running: a test failed (or a caller bailed) before `stop`.
         let running = self.instances.iter().any(|i| i.child.is_some()) || self.haproxy.is_some();
         self.kill_all();
-        if running && std::thread::panicking() {
+        if running {
             eprintln!(
-                "fleet logs (instances and HAProxy) kept in {}",
+                "fleet dropped while running: killed it; its logs (instances and HAProxy) are in {}",
                 self.options.state_dir.display()
             );
         }
