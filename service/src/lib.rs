@@ -270,6 +270,23 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(telemetry::observe))
 }
 
+/// `X-Card-Instance: {CONTROL__INSTANCE_ID}` on every response, so whoever is behind a load
+/// balancer (an operator, the fleet test) can tell which instance answered.
+fn with_instance_header(router: Router, instance: &str) -> Router {
+    let Ok(value) = axum::http::HeaderValue::from_str(instance) else {
+        return router;
+    };
+    router.layer(axum::middleware::map_response(
+        move |mut response: axum::response::Response| {
+            let value = value.clone();
+            async move {
+                response.headers_mut().insert("x-card-instance", value);
+                response
+            }
+        },
+    ))
+}
+
 /// Every `/admin/*` route; [`routes::admin::router`] puts them behind the bearer token.
 fn admin_routes() -> Router<AppState> {
     Router::new()
@@ -319,12 +336,13 @@ impl Server {
         let grace = Duration::from_millis(self.state.settings.server.shutdown_grace_ms);
         self.state.jobs.start_scheduler();
         let state = self.state.clone();
+        let instance = (self.state.settings.control).instance_id(self.local_addr().port());
+        let router = with_instance_header(app(self.state), &instance);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let serving =
-            axum::serve(self.listener, app(self.state)).with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_tx.send(());
-            });
+        let serving = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(());
+        });
         let result = tokio::select! {
             result = serving => result,
             _ = async { let _ = stop_rx.await; tokio::time::sleep(grace).await } => {

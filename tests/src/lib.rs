@@ -1,11 +1,15 @@
-//! Harness for the end-to-end tests: a real S3 server, the service started in-process, free ports,
-//! bounded waits and a listener that must stay unreached.
+//! Harness for the end-to-end tests: a real S3 server, the service started in-process, a fleet of
+//! service processes behind HAProxy, free ports, bounded waits and a listener that must stay
+//! unreached.
 
+pub mod build;
+pub mod fleet;
 pub mod listener;
 pub mod s3;
 pub mod service;
 pub mod wait;
 
+pub use fleet::{Fleet, FleetOptions, FleetS3};
 pub use listener::CountingListener;
 pub use s3::{Backend, DedicatedS3, S3Server, free_port, list_keys, tools_dir};
 

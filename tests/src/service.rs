@@ -126,7 +126,8 @@ pub fn s3_settings<'a>(endpoint: &'a str, bucket: &'a str) -> Vec<(&'a str, &'a 
 }
 
 /// Settings every test instance shares: a free port, the built designs, one small browser pool.
-fn base_settings(templates: &Path) -> Vec<(String, String)> {
+/// A fleet's instances take them too (the fleet sets its own bind, designs and S3 over them).
+pub fn test_settings(templates: &Path) -> Vec<(String, String)> {
     vec![
         ("SERVER__BIND".into(), "127.0.0.1:0".into()),
         ("TEMPLATES__DIR".into(), templates.display().to_string()),
@@ -193,7 +194,7 @@ impl TestService {
         templates: &Path,
         overrides: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let mut pairs = base_settings(templates);
+        let mut pairs = test_settings(templates);
         for (k, v) in overrides {
             pairs.retain(|(key, _)| key != k);
             pairs.push((k.to_string(), v.to_string()));

@@ -2,7 +2,9 @@
 //!
 //! Installs what is missing, builds the templates, starts (or reuses) the local S3 server and
 //! provisions its bucket as `provision-bucket` does (CORS, lifecycle, public-read policy), then
-//! builds and runs `card-service` until Ctrl-C, which it forwards to the service.
+//! builds and runs `card-service` until Ctrl-C, which it forwards to the service. With
+//! `--instances N` (N > 1) it runs a fleet instead: N instances sharing the bucket behind HAProxy
+//! on `--bind`, through the harness's launcher (`card_e2e::fleet`, what the fleet test runs).
 
 use std::{
     net::SocketAddr,
@@ -11,6 +13,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+use card_e2e::fleet::{self, Fleet, FleetOptions, FleetS3};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -34,13 +37,20 @@ pub struct Dev {
     /// Address the service listens on.
     #[arg(long, env = "SERVER__BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
-    /// Run without S3: renders are cached in memory only.
+    /// Run without S3: renders are cached in memory only (one instance only).
     #[arg(long)]
     pub no_s3: bool,
+    /// How many instances: more than 1 runs them behind HAProxy on `--bind`, on the next ports
+    /// (8081, 8082, … for the default bind), sharing the local S3 bucket.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub instances: u16,
 }
 
 impl Dev {
     pub async fn run(self) -> Result<()> {
+        if self.instances > 1 {
+            return self.run_fleet().await;
+        }
         let root = project_root();
         let settings = util::load_settings()?;
         let browser = install::browser()?;
@@ -143,6 +153,126 @@ impl Dev {
         } else {
             bail!("card-service exited ({status})")
         }
+    }
+}
+
+impl Dev {
+    /// `--instances N`: local S3 and bucket as for one instance, then the fleet until Ctrl-C.
+    async fn run_fleet(self) -> Result<()> {
+        let count = self.instances;
+        if self.no_s3 {
+            bail!(
+                "--instances {count} needs S3: the instances share its bucket (the image cache, \
+                 the job leases, the control plane); drop --no-s3, or run one instance"
+            );
+        }
+        let bind: SocketAddr = self.bind.parse().with_context(|| {
+            format!(
+                "--bind {}: the load balancer needs an IP:PORT (e.g. 127.0.0.1:8080)",
+                self.bind
+            )
+        })?;
+        let root = project_root();
+        let settings = util::load_settings()?;
+        let browser = install::browser()?;
+        install::haproxy()?;
+        templates::build()?;
+        let s3 = s3_server::up(&s3_server::UpOptions::default()).await?;
+        provision_bucket::provision_local(&s3, &settings).await?;
+        let binary = util::build_service(false)?;
+
+        let key = |configured: &Option<String>| configured.clone().unwrap_or_else(|| "test".into());
+        let mut options = FleetOptions::new(
+            binary,
+            usize::from(count),
+            bind,
+            util::state_dir().join("fleet"),
+            root.join("card-templates/dist"),
+            FleetS3 {
+                endpoint: s3.endpoint.clone(),
+                bucket: settings.s3.bucket_name.clone(),
+                // Local emulators accept anything; keep the configured keys for a real endpoint.
+                access_key_id: key(&settings.s3.access_key_id),
+                secret_access_key: key(&settings.s3.secret_access_key),
+            },
+        );
+        // As for one instance: `.env` and `card-service.toml` of the checkout apply.
+        options.workdir = root;
+        options.env = browser
+            .vars()
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.display().to_string()))
+            .collect();
+        options.ready_within = READY_PATIENCE;
+        let state_dir = options.state_dir.clone();
+
+        util::step(format_args!(
+            "starting {count} instances behind HAProxy on {bind} (logs in {})",
+            state_dir.display()
+        ));
+        let mut interrupts = Interrupts::new()?;
+        let started = Instant::now();
+        let mut fleet = tokio::select! {
+            fleet = Fleet::start(options) => fleet?,
+            // Dropping the half-started fleet kills what it started.
+            () = interrupts.next() => {
+                println!("dev: interrupted before the fleet was ready; everything stopped");
+                return Ok(());
+            }
+        };
+        eprintln!("    ready in {}", util::human_duration(started.elapsed()));
+        println!(
+            "Load balancer: {}  (try /api/og-image/dl-0001 and /share/dl-0001)",
+            fleet.lb_url()
+        );
+        for instance in fleet.instances() {
+            println!(
+                "  {}: {}  (log {})",
+                instance.id,
+                instance.url,
+                instance.log.display()
+            );
+        }
+        println!(
+            "Local S3:      {} (bucket {})",
+            s3.endpoint, settings.s3.bucket_name
+        );
+        println!("HAProxy checks each instance's /readyz every second. Ctrl-C stops the fleet.");
+
+        let mut failure = None;
+        while failure.is_none() {
+            tokio::select! {
+                () = interrupts.next() => break,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {
+                    for (name, status, log) in fleet.exited() {
+                        eprintln!("    {name} exited ({status}); its log: {}", log.display());
+                        if name == "haproxy" {
+                            failure = Some(format!("haproxy exited ({status}); its log: {}", log.display()));
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!("    stopping the fleet (Ctrl-C again to kill it)");
+        fleet.signal(libc::SIGINT);
+        let graceful = tokio::select! {
+            all = fleet.wait_exit(fleet::STOP_PATIENCE) => all,
+            () = interrupts.next() => false,
+        };
+        fleet.kill_all();
+        eprintln!(
+            "    the local S3 at {} keeps running; `cargo xtask localstack down` stops it",
+            s3.endpoint
+        );
+        if let Some(failure) = failure {
+            bail!("{failure}; the fleet was stopped");
+        }
+        if graceful {
+            println!("dev: the fleet stopped");
+        } else {
+            println!("dev: the fleet stopped (what did not exit by itself was killed)");
+        }
+        Ok(())
     }
 }
 

@@ -99,6 +99,19 @@ pub fn browser() -> Result<BrowserEnv> {
     })
 }
 
+/// Debian's HAProxy, the load balancer in front of a local fleet (`cargo xtask dev --instances N`,
+/// `tests/tests/fleet.rs`): the one on `PATH`, else `apt-get install -y haproxy`. Returns its path.
+pub fn haproxy() -> Result<PathBuf> {
+    util::step("checking HAProxy (the fleet's load balancer)");
+    if let Some(found) = card_e2e::fleet::haproxy_path() {
+        eprintln!("    ok: haproxy ({})", found.display());
+        return Ok(found);
+    }
+    apt_install(&["haproxy"])?;
+    card_e2e::fleet::haproxy_path()
+        .context("apt-get installed haproxy but it is still missing from PATH and /usr/sbin")
+}
+
 /// `PLAYWRIGHT__EXECUTABLE_PATH` when set (it must exist), else Debian's `/usr/bin/chromium`.
 fn chromium_path() -> Result<PathBuf> {
     let Some(custom) = env_nonempty("PLAYWRIGHT__EXECUTABLE_PATH") else {

@@ -74,6 +74,8 @@ impl Test {
         let browser = step(2, "install prerequisites", || {
             let browser = install::browser()?;
             install::wasm_target()?;
+            // The fleet test runs the instances behind a real HAProxy.
+            install::haproxy()?;
             if env_nonempty("S3_ENDPOINT").is_none() {
                 // The harness falls back to these when no Docker daemon answers.
                 match s3_server::UpOptions::default().backend {

@@ -68,72 +68,17 @@ pub fn env_nonempty(name: &str) -> Option<String> {
     env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 
-/// The cargo that runs us (`CARGO`), so nested builds use the same toolchain, with none of the
-/// variables `cargo run` set for xtask itself (see [`without_cargo_run_env`]).
-pub fn cargo() -> Command {
-    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    without_cargo_run_env(&mut cmd);
-    cmd
-}
-
-/// The packages every `cargo build` of the service names beside `card-service`: the running
-/// xtask's own. Cargo turns on a dependency's features for the packages a command selects, and
-/// xtask (through card-e2e's testcontainers and clap) turns on more of them (rustls' `logging`,
-/// futures-util's `io`, tower's `balance`, …) than card-service alone: `-p card-service` by
-/// itself resolved 65 build units differently, and compiled them, wasmtime and the AWS SDK
-/// among them, a second time beside what `cargo xtask` had just built (docs/performance.md,
-/// "Build").
-const SERVICE_BUILD_PACKAGES: [&str; 4] = ["--package", "xtask", "--package", "card-service"];
+/// The cargo that runs us, with none of the variables `cargo run` set for xtask itself: the
+/// harness's [`card_e2e::build::cargo`] (its tests build the service the same way).
+pub use card_e2e::build::{cargo, without_cargo_run_env};
 
 /// Builds the `card-service` binary (debug, or release) with the dependency builds `cargo
-/// xtask` and `cargo test --workspace` use, and returns its path.
+/// xtask` and `cargo test --workspace` use (`-p xtask -p card-service`), and returns its path:
+/// the harness's [`card_e2e::build::service_binary`], which the fleet tests use too.
 pub fn build_service(release: bool) -> Result<PathBuf> {
-    let root = project_root();
     let profile = if release { "release" } else { "debug" };
     step(format_args!("building card-service ({profile})"));
-    let mut cmd = cargo();
-    cmd.current_dir(&root)
-        .arg("build")
-        .args(SERVICE_BUILD_PACKAGES)
-        .args(["--bin", "card-service"]);
-    if release {
-        cmd.arg("--release");
-    }
-    run(&mut cmd)?;
-    let target = cargo_metadata(&root.join("Cargo.toml"))?.target_directory;
-    Ok(target.join(profile).join("card-service"))
-}
-
-/// Removes what `cargo run` exports to the xtask process (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`,
-/// `CARGO_PRIMARY_PACKAGE`, …) from a command that runs cargo. Inherited, they reach the nested
-/// build's build scripts and crates that read them (`ring`'s build script is fingerprinted on
-/// `CARGO_MANIFEST_DIR`), so the nested build recompiles them and the next plain `cargo` run
-/// recompiles them back. User configuration (`CARGO_HOME`, `CARGO_TARGET_DIR`, `CARGO_BUILD_*`,
-/// `CARGO_PROFILE_*`, …) is kept.
-pub fn without_cargo_run_env(cmd: &mut Command) -> &mut Command {
-    const SET_BY_CARGO_RUN: &[&str] = &[
-        "CARGO_MANIFEST_DIR",
-        "CARGO_MANIFEST_PATH",
-        "CARGO_MANIFEST_LINKS",
-        "CARGO_CRATE_NAME",
-        "CARGO_BIN_NAME",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_TARGET_TMPDIR",
-        "CARGO_RUSTC_CURRENT_DIR",
-        "OUT_DIR",
-    ];
-    for (name, _) in env::vars_os() {
-        let Some(name) = name.to_str() else { continue };
-        if SET_BY_CARGO_RUN.contains(&name)
-            || name.starts_with("CARGO_PKG_")
-            || name.starts_with("CARGO_BIN_EXE_")
-            || name.starts_with("CARGO_CFG_")
-            || name.starts_with("DEP_")
-        {
-            cmd.env_remove(name);
-        }
-    }
-    cmd
+    card_e2e::build::service_binary(release)
 }
 
 /// Runs a command with inherited stdio, echoing it first; a failure names the command.
@@ -346,13 +291,15 @@ mod tests {
         Ok(resolved)
     }
 
-    /// A cargo (or cargo-fuzz) that inherits what `cargo run` exported to xtask rebuilds `ring`
-    /// and everything above it: each `Command::new` naming cargo drops those variables at once.
+    /// A cargo (or cargo-fuzz) that inherits what `cargo run` exported to xtask (or `cargo test`
+    /// to a test) rebuilds `ring` and everything above it: each `Command::new` naming cargo, in
+    /// xtask and in the harness, drops those variables at once.
     #[test]
     fn every_cargo_xtask_spawns_drops_the_cargo_run_environment() -> Result<()> {
         // Split, so this test's own source does not match.
         let spawn = ["Command", "::new("].concat();
-        let mut files = vec![project_root().join("xtask/src")];
+        let root = project_root();
+        let mut files = vec![root.join("xtask/src"), root.join("tests/src")];
         let mut offenders = Vec::new();
         while let Some(path) = files.pop() {
             if path.is_dir() {
