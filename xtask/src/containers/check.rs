@@ -9,7 +9,9 @@
 //! - deploy/kubernetes/ validated against the Kubernetes schemas (`kubernetes-validate --strict`,
 //!   PyPI, installed in a venv when missing);
 //! - a crash: card-service SIGKILLed inside its container mid-render, the restart policy brings
-//!   it back to ready.
+//!   it back to ready;
+//! - a LocalStack that never becomes healthy (ops/compose/localstack-never-healthy.yml over the
+//!   stack): the service still becomes ready, reports S3 `degraded` and serves a card.
 //!
 //! Each check that ran counts as passed or failed; when the runtime cannot run, the stack checks
 //! are reported as skipped with the reason and count as neither.
@@ -185,11 +187,11 @@ async fn stack_checks(runtime: &Runtime, outcome: &mut Outcome) -> Result<()> {
     outcome.record("Prometheus scrapes the service", prometheus_scrape().await);
     outcome.record(
         "container killed mid-render restarts",
-        killed_restarts().await,
+        killed_restarts(runtime).await,
     );
     outcome.record(
-        "S3 never reachable: serves with S3 degraded",
-        s3_never_healthy().await,
+        "LocalStack never healthy: serves with S3 degraded",
+        localstack_never_healthy(runtime).await,
     );
     Ok(())
 }
@@ -349,19 +351,18 @@ async fn prometheus_scrape() -> Result<String> {
 
 /// SIGKILL card-service inside its container while a render runs: the container exits (its init
 /// forwards the status), the restart policy starts it again, `/readyz` is 200 again.
-async fn killed_restarts() -> Result<String> {
-    let name = format!("{}_card-service_1", stack::PROJECT);
-    let engine = engine_cli();
-    let restarts = |engine: &str| -> Result<u64> {
-        let out = util::read(Command::new(engine).args([
-            "inspect",
-            "--format",
-            "{{.RestartCount}}",
-            &name,
-        ]))?;
+async fn killed_restarts(runtime: &Runtime) -> Result<String> {
+    let name = stack::container(runtime, "card-service");
+    let restarts = || -> Result<u64> {
+        let out =
+            util::read(
+                runtime
+                    .cli()
+                    .args(["inspect", "--format", "{{.RestartCount}}", &name]),
+            )?;
         Ok(out.trim().parse().unwrap_or(0))
     };
-    let before = restarts(engine)?;
+    let before = restarts()?;
     // A card nobody asked for yet keeps a render in flight.
     let render = tokio::spawn(
         http()?
@@ -371,7 +372,7 @@ async fn killed_restarts() -> Result<String> {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let killed = Instant::now();
     // The exec itself may die with the container (exit 137): the restart below is the proof.
-    let _ = Command::new(engine).args([
+    let _ = runtime.cli().args([
         "exec",
         &name,
         "sh",
@@ -382,7 +383,7 @@ async fn killed_restarts() -> Result<String> {
     let deadline = killed + Duration::from_secs(120);
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let after = restarts(engine).unwrap_or(before);
+        let after = restarts().unwrap_or(before);
         let ready = http()?
             .get(format!("{SERVICE_URL}/readyz"))
             .timeout(Duration::from_secs(2))
@@ -402,77 +403,69 @@ async fn killed_restarts() -> Result<String> {
     }
 }
 
-/// The service image alone, its S3 endpoint a port nobody listens on (a LocalStack that never
-/// becomes healthy): it must still become ready, report S3 `degraded`, and serve a card.
-async fn s3_never_healthy() -> Result<String> {
-    let engine = engine_cli();
-    let name = "card-service-s3-down";
-    let port = card_e2e::s3::free_port()?;
-    let _ = Command::new(engine).args(["rm", "-f", name]).output();
-    util::read(Command::new(engine).args([
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--read-only",
-        "--tmpfs",
-        "/tmp:size=512m",
-        "--init",
-        "--shm-size",
-        "512m",
-        "-p",
-        &format!("127.0.0.1:{port}:8080"),
-        "-e",
-        "S3__ENABLED=true",
-        "-e",
-        "S3__ENDPOINT_URL=http://127.0.0.1:9",
-        "-e",
-        "AWS_ACCESS_KEY_ID=test",
-        "-e",
-        "AWS_SECRET_ACCESS_KEY=test",
-        super::images::SERVICE_IMAGE,
-    ]))?;
-    let result = async {
-        let base = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        let readyz: Value = loop {
-            if let Ok(r) = http()?
-                .get(format!("{base}/readyz"))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                break r.json().await?;
-            }
-            ensure!(
-                started.elapsed() < Duration::from_secs(180),
-                "not ready within 180 s"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        };
-        let ready_after = started.elapsed();
-        ensure!(readyz["s3"]["status"] == "degraded", "readyz: {readyz}");
-        let card = http()?
-            .get(format!("{base}/api/og-image/dl-0003"))
-            .send()
-            .await?;
-        ensure!(card.status() == 200, "GET a card: {}", card.status());
-        Ok(format!(
-            "ready {:.1}s after start with s3 degraded; a card served ({})",
-            ready_after.as_secs_f64(),
-            header(&card, "x-cache")
-        ))
-    }
-    .await;
-    let _ = Command::new(engine).args(["rm", "-f", name]).output();
-    result
+/// The override that keeps LocalStack from ever becoming healthy.
+const NEVER_HEALTHY: &str = "ops/compose/localstack-never-healthy.yml";
+
+/// The stack again with [`NEVER_HEALTHY`] over it: LocalStack's container runs, its process never
+/// does, its health check fails. The service must still become ready, report S3 `degraded`, and
+/// serve a card.
+async fn localstack_never_healthy(runtime: &Runtime) -> Result<String> {
+    stack::down(runtime)?;
+    let ready = stack::up_with(runtime, &[NEVER_HEALTHY], Duration::from_secs(180), false).await?;
+    let health = localstack_health(runtime)?;
+    ensure!(health != "healthy", "LocalStack's health check passed");
+    let readyz: Value = http()?
+        .get(format!("{SERVICE_URL}/readyz"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        readyz["s3"]["status"] == "degraded",
+        "readyz with LocalStack down: {readyz}"
+    );
+    let card = http()?
+        .get(format!("{SERVICE_URL}/api/og-image/dl-0003"))
+        .send()
+        .await?;
+    ensure!(card.status() == 200, "GET a card: {}", card.status());
+    let cache = header(&card, "x-cache");
+    let bytes = card.bytes().await?;
+    ensure!(bytes.starts_with(b"\x89PNG"), "not a PNG");
+    Ok(format!(
+        "LocalStack {health}; /readyz 200 {:.1}s after `up`, s3 {}; a card served ({} bytes, \
+         X-Cache {cache})",
+        ready.as_secs_f64(),
+        readyz["s3"],
+        bytes.len()
+    ))
 }
 
-fn engine_cli() -> &'static str {
-    match runtime::current().map(|r| r.engine) {
-        Some(runtime::Engine::Docker) => "docker",
-        _ => "podman",
+/// LocalStack's health as its own health check says: podman runs it on demand (it has no
+/// systemd timers here to run it on its own); Docker's daemon has run it.
+fn localstack_health(runtime: &Runtime) -> Result<String> {
+    let name = stack::container(runtime, "localstack");
+    match runtime.engine {
+        runtime::Engine::Podman { .. } => {
+            let out = runtime.cli().args(["healthcheck", "run", &name]).output()?;
+            let said = String::from_utf8_lossy(&out.stdout).trim().to_string()
+                + String::from_utf8_lossy(&out.stderr).trim();
+            Ok(if out.status.success() {
+                "healthy".to_string()
+            } else if said.is_empty() {
+                format!("unhealthy ({})", out.status)
+            } else {
+                said
+            })
+        }
+        runtime::Engine::Docker => Ok(util::read(runtime.cli().args([
+            "inspect",
+            "--format",
+            "{{.State.Health.Status}}",
+            &name,
+        ]))?
+        .trim()
+        .to_string()),
     }
 }
 
@@ -559,6 +552,32 @@ mod tests {
                 "alerts.yml: {name} is not exported"
             );
         }
+    }
+
+    /// The fault override changes only LocalStack, a service docker-compose.yml has, so that its
+    /// process never runs and its health check gives up soon.
+    #[test]
+    fn the_never_healthy_override_only_breaks_localstack() {
+        use yaml_rust2::YamlLoader;
+        let root = project_root();
+        let load = |file: &str| {
+            YamlLoader::load_from_str(&fs::read_to_string(root.join(file)).unwrap())
+                .unwrap()
+                .remove(0)
+        };
+        let (base, fault) = (load("docker-compose.yml"), load(NEVER_HEALTHY));
+        let services = fault["services"].as_hash().unwrap();
+        assert_eq!(services.len(), 1, "{services:?}");
+        let localstack = &fault["services"]["localstack"];
+        assert!(!base["services"]["localstack"].is_badvalue());
+        assert_eq!(localstack["command"][0].as_str(), Some("sleep"));
+        let retries = localstack["healthcheck"]["retries"].as_i64().unwrap();
+        assert!(
+            retries
+                < base["services"]["localstack"]["healthcheck"]["retries"]
+                    .as_i64()
+                    .unwrap()
+        );
     }
 
     #[test]
