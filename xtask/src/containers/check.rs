@@ -8,8 +8,9 @@
 //!   labels docs/operations.md promises;
 //! - deploy/kubernetes/ validated against the Kubernetes schemas (`kubernetes-validate --strict`,
 //!   PyPI, installed in a venv when missing);
-//! - a crash: card-service SIGKILLed inside its container mid-render, the restart policy brings
-//!   it back to ready;
+//! - a crash: card-service SIGKILLed inside its container while fresh renders are in flight
+//!   (`card_render_in_flight` above 0, at least one request cut), the restart policy brings it
+//!   back to ready and the cut cards are served;
 //! - a LocalStack that never becomes healthy (ops/compose/localstack-never-healthy.yml over the
 //!   stack): the service still becomes ready, reports S3 `degraded` and serves a card.
 //!
@@ -187,7 +188,7 @@ async fn stack_checks(runtime: &Runtime, outcome: &mut Outcome) -> Result<()> {
     outcome.record("Prometheus scrapes the service", prometheus_scrape().await);
     outcome.record(
         "container killed mid-render restarts",
-        killed_restarts(runtime).await,
+        killed_mid_render(runtime).await,
     );
     outcome.record(
         "LocalStack never healthy: serves with S3 degraded",
@@ -349,9 +350,50 @@ async fn prometheus_scrape() -> Result<String> {
     )
 }
 
-/// SIGKILL card-service inside its container while a render runs: the container exits (its init
-/// forwards the status), the restart policy starts it again, `/readyz` is 200 again.
-async fn killed_restarts(runtime: &Runtime) -> Result<String> {
+/// Cards nobody asked for yet (listings, designs and formats the other checks leave alone), so
+/// every request renders, and more of them than the browsers take at once, so some queue.
+fn fresh_cards() -> Vec<String> {
+    let mut paths = Vec::new();
+    for (i, listing) in (120..128).enumerate() {
+        let design = ["minimal", "spotlight"][i % 2];
+        for format in ["webp", "jpeg"] {
+            paths.push(format!(
+                "/api/og-image/dl-{listing:04}?variant={design}&format={format}"
+            ));
+        }
+    }
+    paths
+}
+
+/// `card_render_in_flight` (renders running or queued) from the service's /metrics.
+async fn renders_in_flight(client: &reqwest::Client) -> Option<u64> {
+    let text = client
+        .get(format!("{SERVICE_URL}/metrics"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("card_render_in_flight "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map(|value| value as u64)
+}
+
+/// GET a card: its status and the whole body, or the error that cut it.
+async fn fetch(client: reqwest::Client, path: String) -> Result<(u16, usize)> {
+    let response = client.get(format!("{SERVICE_URL}{path}")).send().await?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await?;
+    Ok((status, bytes.len()))
+}
+
+/// Renders in flight, then card-service SIGKILLed inside its container (a crash, not a `stop`):
+/// at least one request must be cut, the restart policy must bring the container back to
+/// ready, and the cut cards must then be served.
+async fn killed_mid_render(runtime: &Runtime) -> Result<String> {
     let name = stack::container(runtime, "card-service");
     let restarts = || -> Result<u64> {
         let out =
@@ -363,13 +405,26 @@ async fn killed_restarts(runtime: &Runtime) -> Result<String> {
         Ok(out.trim().parse().unwrap_or(0))
     };
     let before = restarts()?;
-    // A card nobody asked for yet keeps a render in flight.
-    let render = tokio::spawn(
-        http()?
-            .get(format!("{SERVICE_URL}/api/og-image/dl-0150"))
-            .send(),
-    );
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let client = http()?;
+    let paths = fresh_cards();
+    let requests: Vec<_> = paths
+        .iter()
+        .map(|path| tokio::spawn(fetch(client.clone(), path.clone())))
+        .collect();
+    // Bounded: the service must report a render running or queued before the kill.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let in_flight = loop {
+        match renders_in_flight(&client).await {
+            Some(n) if n > 0 => break n,
+            _ => {}
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "no render in flight within 20 s of {} requests",
+            paths.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let killed = Instant::now();
     // The exec itself may die with the container (exit 137): the restart below is the proof.
     let _ = runtime.cli().args([
@@ -379,28 +434,60 @@ async fn killed_restarts(runtime: &Runtime) -> Result<String> {
         "-c",
         "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = card-service ] && kill -9 ${p#/proc/}; done; true",
     ]).output();
-    let during = render.await?.map(|r| r.status().as_u16());
+    let (mut served, mut other) = (0, Vec::new());
+    let mut cut = Vec::new();
+    for (path, request) in paths.iter().zip(requests) {
+        match request.await? {
+            Ok((200, _)) => served += 1,
+            Ok((status, _)) => other.push(status),
+            Err(_) => cut.push(path.clone()),
+        }
+    }
+    ensure!(
+        !cut.is_empty(),
+        "no request was cut ({served} served, other answers {other:?}): the kill came after the \
+         last render ({in_flight} in flight when it was sent)"
+    );
     let deadline = killed + Duration::from_secs(120);
-    loop {
+    let after = loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let after = restarts().unwrap_or(before);
-        let ready = http()?
+        let ready = client
             .get(format!("{SERVICE_URL}/readyz"))
             .timeout(Duration::from_secs(2))
             .send()
             .await
             .is_ok_and(|r| r.status().is_success());
         if after > before && ready {
-            return Ok(format!(
-                "the in-flight request got {during:?}; restarted ({before} → {after}) and ready {:.1}s after the kill",
-                killed.elapsed().as_secs_f64()
-            ));
+            break after;
         }
         ensure!(
             Instant::now() < deadline,
             "not restarted and ready within 120 s of the kill (restarts {before} → {after})"
         );
+    };
+    let back = killed.elapsed();
+    // The cards the crash cut, asked again (at most 4, together): each one renders and is served.
+    let again: Vec<_> = cut
+        .iter()
+        .take(4)
+        .map(|path| tokio::spawn(fetch(client.clone(), path.clone())))
+        .collect();
+    for (path, request) in cut.iter().zip(again) {
+        let (status, bytes) = request.await??;
+        ensure!(
+            status == 200 && bytes > 0,
+            "{path} after the restart: {status}"
+        );
     }
+    Ok(format!(
+        "{in_flight} renders in flight at the kill; {} of {} requests cut, {served} served, \
+         other answers {other:?}; restarted ({before} → {after}) and ready {:.1}s after the kill; {} cut cards served after",
+        cut.len(),
+        paths.len(),
+        back.as_secs_f64(),
+        cut.len().min(4)
+    ))
 }
 
 /// The override that keeps LocalStack from ever becoming healthy.
