@@ -512,6 +512,12 @@ mod tests {
             service["depends_on"]["localstack"]["condition"].as_str(),
             Some("service_healthy")
         );
+        // A LocalStack that never becomes healthy must not keep the service from starting: it
+        // serves with S3 `degraded` (checked by `containers check`).
+        assert_eq!(
+            service["depends_on"]["localstack"]["required"].as_bool(),
+            Some(false)
+        );
         let known: BTreeSet<String> = Settings::default().redacted().into_keys().collect();
         let environment = service["environment"].as_hash().unwrap();
         for name in environment.keys().filter_map(Yaml::as_str) {

@@ -8,8 +8,11 @@
 //!   labels docs/operations.md promises;
 //! - deploy/kubernetes/ validated against the Kubernetes schemas (`kubernetes-validate --strict`,
 //!   PyPI, installed in a venv when missing);
-//! - a crash: card-service SIGKILLed inside its container mid-render, the restart policy brings
-//!   it back to ready.
+//! - a crash: card-service SIGKILLed inside its container while fresh renders are in flight
+//!   (`card_render_in_flight` above 0, at least one request cut), the restart policy brings it
+//!   back to ready and the cut cards are served;
+//! - a LocalStack that never becomes healthy (ops/compose/localstack-never-healthy.yml over the
+//!   stack): the service still becomes ready, reports S3 `degraded` and serves a card.
 //!
 //! Each check that ran counts as passed or failed; when the runtime cannot run, the stack checks
 //! are reported as skipped with the reason and count as neither.
@@ -185,11 +188,11 @@ async fn stack_checks(runtime: &Runtime, outcome: &mut Outcome) -> Result<()> {
     outcome.record("Prometheus scrapes the service", prometheus_scrape().await);
     outcome.record(
         "container killed mid-render restarts",
-        killed_restarts().await,
+        killed_mid_render(runtime).await,
     );
     outcome.record(
-        "S3 never reachable: serves with S3 degraded",
-        s3_never_healthy().await,
+        "LocalStack never healthy: serves with S3 degraded",
+        localstack_never_healthy(runtime).await,
     );
     Ok(())
 }
@@ -347,132 +350,239 @@ async fn prometheus_scrape() -> Result<String> {
     )
 }
 
-/// SIGKILL card-service inside its container while a render runs: the container exits (its init
-/// forwards the status), the restart policy starts it again, `/readyz` is 200 again.
-async fn killed_restarts() -> Result<String> {
-    let name = format!("{}_card-service_1", stack::PROJECT);
-    let engine = engine_cli();
-    let restarts = |engine: &str| -> Result<u64> {
-        let out = util::read(Command::new(engine).args([
-            "inspect",
-            "--format",
-            "{{.RestartCount}}",
-            &name,
-        ]))?;
+/// Cards nobody asked for yet (listings, designs and formats the other checks leave alone), so
+/// every request renders, and more of them than the browsers take at once, so some queue.
+fn fresh_cards() -> Vec<String> {
+    let mut paths = Vec::new();
+    for (i, listing) in (120..128).enumerate() {
+        let design = ["minimal", "spotlight"][i % 2];
+        for format in ["webp", "jpeg"] {
+            paths.push(format!(
+                "/api/og-image/dl-{listing:04}?variant={design}&format={format}"
+            ));
+        }
+    }
+    paths
+}
+
+/// `card_render_in_flight` (renders running or queued) from the service's /metrics.
+async fn renders_in_flight(client: &reqwest::Client) -> Option<u64> {
+    let text = client
+        .get(format!("{SERVICE_URL}/metrics"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("card_render_in_flight "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .map(|value| value as u64)
+}
+
+/// GET a card: its status and the whole body, or the error that cut it.
+async fn fetch(client: reqwest::Client, path: String) -> Result<(u16, usize)> {
+    let response = client.get(format!("{SERVICE_URL}{path}")).send().await?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await?;
+    Ok((status, bytes.len()))
+}
+
+/// Renders in flight, then card-service SIGKILLed inside its container (a crash, not a `stop`):
+/// fewer requests may be served than renders were in flight at the kill, at least one must be
+/// cut, the restart policy must bring the container back to ready, and the cut cards must then
+/// be served.
+async fn killed_mid_render(runtime: &Runtime) -> Result<String> {
+    let name = stack::container(runtime, "card-service");
+    let restarts = || -> Result<u64> {
+        let out =
+            util::read(
+                runtime
+                    .cli()
+                    .args(["inspect", "--format", "{{.RestartCount}}", &name]),
+            )?;
         Ok(out.trim().parse().unwrap_or(0))
     };
-    let before = restarts(engine)?;
-    // A card nobody asked for yet keeps a render in flight.
-    let render = tokio::spawn(
-        http()?
-            .get(format!("{SERVICE_URL}/api/og-image/dl-0150"))
-            .send(),
+    let before = restarts()?;
+    // The killer is a shell in the container, started first (an exec takes a second or more to
+    // start here, long enough for every render to finish) and waiting for a line on its stdin.
+    let mut killer = tokio::process::Command::from(runtime.cli())
+        .args([
+            "exec",
+            "-i",
+            &name,
+            "sh",
+            "-c",
+            "echo armed; read go; for p in /proc/[0-9]*; do \
+             [ \"$(cat $p/comm 2>/dev/null)\" = card-service ] && kill -9 ${p#/proc/}; done; true",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("start the killer in the service's container")?;
+    let (Some(mut trigger), Some(said)) = (killer.stdin.take(), killer.stdout.take()) else {
+        bail!("the killer has no stdin or stdout");
+    };
+    let armed = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(said)).next_line(),
+    )
+    .await;
+    ensure!(
+        matches!(&armed, Ok(Ok(Some(line))) if line == "armed"),
+        "the killer did not start in {name} within 30 s: {armed:?}"
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let client = http()?;
+    let paths = fresh_cards();
+    let requests: Vec<_> = paths
+        .iter()
+        .map(|path| tokio::spawn(fetch(client.clone(), path.clone())))
+        .collect();
+    // Bounded: the service must report renders running or queued (at least 4, more than the
+    // browsers take at once) before the kill.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let in_flight = loop {
+        match renders_in_flight(&client).await {
+            Some(n) if n >= 4 => break n,
+            _ => {}
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "fewer than 4 renders in flight within 20 s of {} requests",
+            paths.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let killed = Instant::now();
+    tokio::io::AsyncWriteExt::write_all(&mut trigger, b"go\n").await?;
+    drop(trigger);
     // The exec itself may die with the container (exit 137): the restart below is the proof.
-    let _ = Command::new(engine).args([
-        "exec",
-        &name,
-        "sh",
-        "-c",
-        "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = card-service ] && kill -9 ${p#/proc/}; done; true",
-    ]).output();
-    let during = render.await?.map(|r| r.status().as_u16());
+    let _ = tokio::time::timeout(Duration::from_secs(30), killer.wait()).await;
+    let (mut served, mut other) = (0, Vec::new());
+    let mut cut = Vec::new();
+    for (path, request) in paths.iter().zip(requests) {
+        match request.await? {
+            Ok((200, _)) => served += 1,
+            Ok((status, _)) => other.push(status),
+            Err(_) => cut.push(path.clone()),
+        }
+    }
+    // More renders in flight at the kill than requests served in all: one of them never finished.
+    ensure!(
+        !cut.is_empty() && served < in_flight,
+        "{} cut, {served} served, other answers {other:?}: the kill came after the renders it was \
+         meant to cut ({in_flight} in flight when it was sent)",
+        cut.len()
+    );
     let deadline = killed + Duration::from_secs(120);
-    loop {
+    let after = loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let after = restarts(engine).unwrap_or(before);
-        let ready = http()?
+        let after = restarts().unwrap_or(before);
+        let ready = client
             .get(format!("{SERVICE_URL}/readyz"))
             .timeout(Duration::from_secs(2))
             .send()
             .await
             .is_ok_and(|r| r.status().is_success());
         if after > before && ready {
-            return Ok(format!(
-                "the in-flight request got {during:?}; restarted ({before} → {after}) and ready {:.1}s after the kill",
-                killed.elapsed().as_secs_f64()
-            ));
+            break after;
         }
         ensure!(
             Instant::now() < deadline,
             "not restarted and ready within 120 s of the kill (restarts {before} → {after})"
         );
+    };
+    let back = killed.elapsed();
+    // The cards the crash cut, asked again (at most 4, together): each one renders and is served.
+    let again: Vec<_> = cut
+        .iter()
+        .take(4)
+        .map(|path| tokio::spawn(fetch(client.clone(), path.clone())))
+        .collect();
+    for (path, request) in cut.iter().zip(again) {
+        let (status, bytes) = request.await??;
+        ensure!(
+            status == 200 && bytes > 0,
+            "{path} after the restart: {status}"
+        );
     }
+    Ok(format!(
+        "{in_flight} renders in flight at the kill; {} of {} requests cut, {served} served, \
+         other answers {other:?}; restarted ({before} → {after}) and ready {:.1}s after the kill; {} cut cards served after",
+        cut.len(),
+        paths.len(),
+        back.as_secs_f64(),
+        cut.len().min(4)
+    ))
 }
 
-/// The service image alone, its S3 endpoint a port nobody listens on (a LocalStack that never
-/// becomes healthy): it must still become ready, report S3 `degraded`, and serve a card.
-async fn s3_never_healthy() -> Result<String> {
-    let engine = engine_cli();
-    let name = "card-service-s3-down";
-    let port = card_e2e::s3::free_port()?;
-    let _ = Command::new(engine).args(["rm", "-f", name]).output();
-    util::read(Command::new(engine).args([
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--read-only",
-        "--tmpfs",
-        "/tmp:size=512m",
-        "--init",
-        "--shm-size",
-        "512m",
-        "-p",
-        &format!("127.0.0.1:{port}:8080"),
-        "-e",
-        "S3__ENABLED=true",
-        "-e",
-        "S3__ENDPOINT_URL=http://127.0.0.1:9",
-        "-e",
-        "AWS_ACCESS_KEY_ID=test",
-        "-e",
-        "AWS_SECRET_ACCESS_KEY=test",
-        super::images::SERVICE_IMAGE,
-    ]))?;
-    let result = async {
-        let base = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        let readyz: Value = loop {
-            if let Ok(r) = http()?
-                .get(format!("{base}/readyz"))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                break r.json().await?;
-            }
-            ensure!(
-                started.elapsed() < Duration::from_secs(180),
-                "not ready within 180 s"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        };
-        let ready_after = started.elapsed();
-        ensure!(readyz["s3"]["status"] == "degraded", "readyz: {readyz}");
-        let card = http()?
-            .get(format!("{base}/api/og-image/dl-0003"))
-            .send()
-            .await?;
-        ensure!(card.status() == 200, "GET a card: {}", card.status());
-        Ok(format!(
-            "ready {:.1}s after start with s3 degraded; a card served ({})",
-            ready_after.as_secs_f64(),
-            header(&card, "x-cache")
-        ))
-    }
-    .await;
-    let _ = Command::new(engine).args(["rm", "-f", name]).output();
-    result
+/// The override that keeps LocalStack from ever becoming healthy.
+const NEVER_HEALTHY: &str = "ops/compose/localstack-never-healthy.yml";
+
+/// The stack again with [`NEVER_HEALTHY`] over it: LocalStack's container runs, its process never
+/// does, its health check fails. The service must still become ready, report S3 `degraded`, and
+/// serve a card.
+async fn localstack_never_healthy(runtime: &Runtime) -> Result<String> {
+    stack::down(runtime)?;
+    let ready = stack::up_with(runtime, &[NEVER_HEALTHY], Duration::from_secs(180), false).await?;
+    let health = localstack_health(runtime)?;
+    ensure!(health != "healthy", "LocalStack's health check passed");
+    let readyz: Value = http()?
+        .get(format!("{SERVICE_URL}/readyz"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        readyz["s3"]["status"] == "degraded",
+        "readyz with LocalStack down: {readyz}"
+    );
+    let card = http()?
+        .get(format!("{SERVICE_URL}/api/og-image/dl-0003"))
+        .send()
+        .await?;
+    ensure!(card.status() == 200, "GET a card: {}", card.status());
+    let cache = header(&card, "x-cache");
+    let bytes = card.bytes().await?;
+    ensure!(bytes.starts_with(b"\x89PNG"), "not a PNG");
+    Ok(format!(
+        "LocalStack {health}; /readyz 200 {:.1}s after `up`, s3 {}; a card served ({} bytes, \
+         X-Cache {cache})",
+        ready.as_secs_f64(),
+        readyz["s3"],
+        bytes.len()
+    ))
 }
 
-fn engine_cli() -> &'static str {
-    match runtime::current().map(|r| r.engine) {
-        Some(runtime::Engine::Docker) => "docker",
-        _ => "podman",
+/// LocalStack's health as its own health check says: podman runs it on demand (it has no
+/// systemd timers here to run it on its own); Docker's daemon has run it.
+fn localstack_health(runtime: &Runtime) -> Result<String> {
+    let name = stack::container(runtime, "localstack");
+    match runtime.engine {
+        runtime::Engine::Podman { .. } => {
+            let out = runtime.cli().args(["healthcheck", "run", &name]).output()?;
+            let said = String::from_utf8_lossy(&out.stdout).trim().to_string()
+                + String::from_utf8_lossy(&out.stderr).trim();
+            Ok(if out.status.success() {
+                "healthy".to_string()
+            } else if said.is_empty() {
+                format!("unhealthy ({})", out.status)
+            } else {
+                said
+            })
+        }
+        runtime::Engine::Docker => Ok(util::read(runtime.cli().args([
+            "inspect",
+            "--format",
+            "{{.State.Health.Status}}",
+            &name,
+        ]))?
+        .trim()
+        .to_string()),
     }
 }
 
@@ -559,6 +669,32 @@ mod tests {
                 "alerts.yml: {name} is not exported"
             );
         }
+    }
+
+    /// The fault override changes only LocalStack, a service docker-compose.yml has, so that its
+    /// process never runs and its health check gives up soon.
+    #[test]
+    fn the_never_healthy_override_only_breaks_localstack() {
+        use yaml_rust2::YamlLoader;
+        let root = project_root();
+        let load = |file: &str| {
+            YamlLoader::load_from_str(&fs::read_to_string(root.join(file)).unwrap())
+                .unwrap()
+                .remove(0)
+        };
+        let (base, fault) = (load("docker-compose.yml"), load(NEVER_HEALTHY));
+        let services = fault["services"].as_hash().unwrap();
+        assert_eq!(services.len(), 1, "{services:?}");
+        let localstack = &fault["services"]["localstack"];
+        assert!(!base["services"]["localstack"].is_badvalue());
+        assert_eq!(localstack["command"][0].as_str(), Some("sleep"));
+        let retries = localstack["healthcheck"]["retries"].as_i64().unwrap();
+        assert!(
+            retries
+                < base["services"]["localstack"]["healthcheck"]["retries"]
+                    .as_i64()
+                    .unwrap()
+        );
     }
 
     #[test]

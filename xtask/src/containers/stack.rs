@@ -56,6 +56,17 @@ pub fn compose(runtime: &Runtime) -> Command {
 
 /// Starts the stack and returns the time from `compose up` to the service's `/readyz` 200.
 pub async fn up(runtime: &Runtime, patience: Duration) -> Result<Duration> {
+    up_with(runtime, &[], patience, true).await
+}
+
+/// docker-compose.yml with `overrides` (compose files relative to the project root) layered over
+/// it. Ready when `/readyz` answers 200 and, with `provisioned`, LocalStack's init hook has run.
+pub async fn up_with(
+    runtime: &Runtime,
+    overrides: &[&str],
+    patience: Duration,
+    provisioned: bool,
+) -> Result<Duration> {
     if !images::exists(runtime, SERVICE_IMAGE) || !images::exists(runtime, LOCALSTACK_IMAGE) {
         Build::default().run(runtime)?;
     }
@@ -66,24 +77,45 @@ pub async fn up(runtime: &Runtime, patience: Duration) -> Result<Duration> {
              then run `cargo xtask containers up` again"
         );
     }
-    util::step("starting the stack (docker-compose.yml)");
+    let mut cmd = compose(runtime);
+    if !overrides.is_empty() {
+        cmd.args(["-f", "docker-compose.yml"]);
+        for file in overrides {
+            cmd.args(["-f", file]);
+        }
+        util::step(format_args!(
+            "starting the stack (docker-compose.yml with {})",
+            overrides.join(", ")
+        ));
+    } else {
+        util::step("starting the stack (docker-compose.yml)");
+    }
     let started = Instant::now();
-    util::run(compose(runtime).args(["up", "-d"]))?;
+    util::run(cmd.args(["up", "-d"]))?;
     let deadline = started + patience;
     // podman-compose 1.0.3 ignores `condition: service_healthy`, so the service may be ready
     // before the init hook made the bucket: the stack is up when both are.
     loop {
-        if localstack_provisioned().await && readyz_ok().await {
+        if (!provisioned || localstack_provisioned().await) && readyz_ok().await {
             return Ok(started.elapsed());
         }
         if Instant::now() > deadline {
             bail!(
-                "the service did not become ready within {}s; see `{} logs card-service`",
+                "the service did not become ready within {}s; see `{} logs {}`",
                 patience.as_secs(),
-                runtime_name(runtime)
+                runtime_name(runtime),
+                container(runtime, "card-service")
             );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The container compose runs for `service`: podman-compose and Docker Compose name them apart.
+pub fn container(runtime: &Runtime, service: &str) -> String {
+    match runtime.engine {
+        Engine::Docker => format!("{PROJECT}-{service}-1"),
+        Engine::Podman { .. } => format!("{PROJECT}_{service}_1"),
     }
 }
 
