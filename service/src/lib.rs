@@ -151,6 +151,8 @@ impl AppState {
                 cards: cards.clone(),
                 listings: listings.clone(),
                 default_design: settings.templates.default.clone(),
+                counts_retention: (settings.s3.enabled && settings.control.enabled)
+                    .then(|| Duration::from_secs(settings.control.counts_retention_days * 86_400)),
             },
             Arc::new(jobs::schedule::SystemClock),
         );

@@ -364,3 +364,61 @@ async fn an_invalidation_through_one_instance_reaches_the_others() -> anyhow::Re
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn cleanup_deletes_only_the_counts_of_experiments_ended_past_retention() -> anyhow::Result<()>
+{
+    use card_service::jobs::cleanup::CleanupOptions;
+    use card_service::jobs::{RunRequest, Trigger};
+    let s3 = S3Server::start().await?;
+    let bucket = "control-retention";
+    let fleet = fleet(&s3, bucket, 1).await?;
+    let svc = &fleet[0];
+    let crawler = "Discordbot/2.0";
+    for name in ["old-ab", "new-ab"] {
+        let experiment =
+            json!({"name": name, "variants": [{"name": "a", "design": "classic", "weight": 1}]});
+        json_of(
+            auth(http().put(svc.url("/admin/experiments")))
+                .json(&experiment)
+                .send()
+                .await?,
+        )
+        .await?;
+        let _ = http()
+            .get(svc.url("/api/og-image/dl-0001"))
+            .header("user-agent", crawler)
+            .send()
+            .await?;
+        let prefix = format!("control/counts/{name}/");
+        wait::until_true(&format!("{prefix} flushed"), CONVERGE, async || {
+            Ok(!s3.keys(bucket, &prefix).await?.is_empty())
+        })
+        .await?;
+    }
+    let before = s3.keys(bucket, "control/").await?;
+    let later = std::time::SystemTime::now() + Duration::from_secs(91 * 86_400);
+    let run = svc
+        .state
+        .jobs
+        .run(
+            RunRequest::Cleanup(CleanupOptions {
+                dry_run: false,
+                now: Some(later),
+            }),
+            Trigger::Manual,
+        )
+        .await?;
+    let report = serde_json::to_value(&run.report)?;
+    ensure!(report["deleted_counts"] == 1, "{report}");
+    let after = s3.keys(bucket, "control/").await?;
+    let gone: Vec<&String> = before.iter().filter(|k| !after.contains(k)).collect();
+    ensure!(
+        gone.len() == 1 && gone[0].starts_with("control/counts/old-ab/"),
+        "cleanup deleted {gone:?}"
+    );
+    for svc in fleet {
+        svc.stop().await?;
+    }
+    Ok(())
+}

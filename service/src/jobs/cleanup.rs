@@ -1,9 +1,13 @@
-//! The cleanup job: delete the images the cache no longer needs, under `card-images/` and nowhere else.
+//! The cleanup job: delete the images the cache no longer needs, under `card-images/`, and the
+//! counters of long-ended experiments; nothing else.
 //!
 //! 1. `list`   — ListObjectsV2 under `card-images/`, page by page
 //! 2. `plan`   — expired objects (older than `S3__CACHE_TTL_SECONDS`) and superseded renders (an
 //!    older fingerprint of the same design, listing and format: the newest by `LastModified` stays)
 //! 3. `delete` — DeleteObjects in batches of up to 1000; a dry run stops before this step
+//! 4. `counts` — with the control plane, `control/counts/{experiment}/…` of experiments the
+//!    manifest says ended more than `CONTROL__COUNTS_RETENTION_DAYS` ago (the manifest, the
+//!    components and the heartbeats are never touched)
 //!
 //! Deleting a render that is still wanted costs one render on the next request, never an error:
 //! the request path treats an S3 miss as a render.
@@ -15,7 +19,9 @@ use serde::Serialize;
 
 use super::{Deps, Failure, RunContext};
 use crate::cache::PREFIX;
+use crate::cache::S3Store;
 use crate::cache::s3::ObjectInfo;
+use card_control::{ControlStore, Read, keys};
 
 /// DeleteObjects takes at most this many keys.
 const BATCH: usize = 1000;
@@ -43,6 +49,10 @@ pub struct CleanupReport {
     pub superseded: usize,
     /// Deleted (0 in a dry run).
     pub deleted: usize,
+    /// Counter objects of experiments ended more than `CONTROL__COUNTS_RETENTION_DAYS` ago:
+    /// found, and deleted (0 in a dry run). Counted apart: they are not images.
+    pub expired_counts: usize,
+    pub deleted_counts: usize,
     pub deleted_bytes: u64,
     /// The first keys deleted (or, in a dry run, that would be), with why.
     pub sample: Vec<Doomed>,
@@ -161,7 +171,78 @@ pub async fn run(
         }
         ctx.progress.advance(batch.len());
     }
+
+    // 4. the control plane's only deletions: counters of experiments ended long ago
+    if let Some(retention) = deps.counts_retention
+        && !ctx.stopped()
+    {
+        expire_counts(s3, retention, now, options.dry_run, &mut report).await;
+    }
     Ok(report)
+}
+
+/// Deletes `control/counts/{experiment}/…` of every experiment the manifest says ended more than
+/// `retention` before `now` (and that is not in force again under the same name). Failures are
+/// reported, never fatal: images were the job's main work.
+async fn expire_counts(
+    s3: &S3Store,
+    retention: Duration,
+    now: SystemTime,
+    dry_run: bool,
+    report: &mut CleanupReport,
+) {
+    let store = ControlStore::new(s3.client().clone(), s3.bucket());
+    let manifest = match store.read_manifest(None).await {
+        Ok(Read::Found { manifest, .. }) => manifest,
+        Ok(_) => return,
+        Err(e) => {
+            report.failures.push(Failure {
+                item: "control/manifest.json".into(),
+                reason: e.to_string(),
+            });
+            return;
+        }
+    };
+    let cutoff = now
+        .checked_sub(retention)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let running = manifest.experiment.as_ref().map(|e| e.name.as_str());
+    // The latest end of each name decides: a name ended again recently keeps its counters.
+    let mut last_end: HashMap<&str, u64> = HashMap::new();
+    for ended in &manifest.ended {
+        let at = ended.ended_at.unwrap_or(u64::MAX);
+        let entry = last_end.entry(ended.name.as_str()).or_insert(at);
+        *entry = (*entry).max(at);
+    }
+    for (name, ended_at) in last_end {
+        if ended_at >= cutoff || running == Some(name) {
+            continue;
+        }
+        let keys = match store.list(&keys::counts_prefix(name)).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                report.failures.push(Failure {
+                    item: keys::counts_prefix(name),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        report.expired_counts += keys.len();
+        if dry_run {
+            continue;
+        }
+        for key in keys {
+            match store.delete(&key).await {
+                Ok(()) => report.deleted_counts += 1,
+                Err(e) => report.failures.push(Failure {
+                    item: key,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
 }
 
 /// Which objects go: every object older than `ttl` at `now`, and of the renders of one design,

@@ -318,6 +318,9 @@ pub struct Deps {
     pub listings: ListingSource,
     /// `TEMPLATES__DEFAULT`: what `Variants::Default` warms.
     pub default_design: String,
+    /// `CONTROL__COUNTS_RETENTION_DAYS` with the control plane on: cleanup deletes the counters of
+    /// experiments ended longer ago. `None`: cleanup never touches `control/`.
+    pub counts_retention: Option<Duration>,
 }
 
 /// The job runner of one instance: history, stats, leases, the stop signal.
