@@ -40,8 +40,11 @@ pub async fn run(
     );
     settings.s3 = target.s3.clone();
     settings.s3.enabled = true;
-    // A one-shot run needs no hot reload.
+    // A one-shot run needs no hot reload, and is no member of the fleet: it must not seed the
+    // manifest or leave a heartbeat. It renders the designs of TEMPLATES__DIR; to warm what a
+    // fleet serves, ask an instance (`POST /admin/jobs/warm-cache`), which follows the manifest.
     settings.templates.watch_interval_ms = 0;
+    settings.control.enabled = false;
     let state = AppState::build(
         settings,
         "http://localhost".into(),

@@ -82,3 +82,81 @@ async fn warm_cache_renders_what_is_missing_and_cleanup_removes_what_it_supersed
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn designs_push_list_and_rollback_go_through_the_control_plane() -> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let bucket = "xtask-designs";
+    s3.create_bucket(bucket).await?;
+    let endpoint = s3.endpoint().to_string();
+    let designs = |command: &[&str]| {
+        let mut args = vec!["designs"];
+        args.extend(command);
+        args.extend(["--endpoint", &endpoint, "--bucket", bucket]);
+        xtask(&args)
+    };
+    let dist = card_e2e::service::dist_dir()?;
+    let classic = dist.join("classic.wasm");
+    let classic = classic.to_str().context("path")?;
+
+    let (list, text, result) = run(&mut designs(&["list"]))?;
+    ensure!(list.status.success(), "{text}");
+    ensure!(result.contains("does not exist yet"), "{text}");
+
+    let (push, text, result) = run(&mut designs(&["push", classic]))?;
+    ensure!(push.status.success(), "{text}");
+    ensure!(
+        result.starts_with("designs push: classic@")
+            && result.contains("is live at manifest revision 1"),
+        "{text}"
+    );
+    // The same bytes again change nothing.
+    let (_, text, result) = run(&mut designs(&["push", classic]))?;
+    ensure!(
+        result.contains("was already live at manifest revision 1"),
+        "{text}"
+    );
+
+    // A second version, then back.
+    let v2 = std::env::temp_dir().join(format!("xtask-designs-{}.wasm", std::process::id()));
+    std::fs::write(
+        &v2,
+        card_e2e::service::with_custom_section(&std::fs::read(classic)?, "v2"),
+    )?;
+    let (push, text, _) = run(&mut designs(&[
+        "push",
+        v2.to_str().context("path")?,
+        "--name",
+        "classic",
+    ]))?;
+    ensure!(push.status.success(), "{text}");
+    let (list, text, _) = run(&mut designs(&["list"]))?;
+    ensure!(
+        list.status.success() && text.contains("manifest revision 2"),
+        "{text}"
+    );
+    let (rollback, text, result) = run(&mut designs(&["rollback", "classic"]))?;
+    ensure!(
+        rollback.status.success() && result.contains("at manifest revision 3"),
+        "{text}"
+    );
+    let (rollback, text, _) = run(&mut designs(&["rollback", "classic"]))?;
+    ensure!(
+        !rollback.status.success() && text.contains("no earlier version"),
+        "{text}"
+    );
+
+    // A component that does not validate never reaches the bucket.
+    let (push, text, _) = run(&mut designs(&[
+        "push",
+        dist.join("fixtures/fixture-imports.wasm")
+            .to_str()
+            .context("path")?,
+    ]))?;
+    ensure!(
+        !push.status.success() && text.contains("not pushed"),
+        "{text}"
+    );
+    let _ = std::fs::remove_file(&v2);
+    Ok(())
+}
