@@ -48,6 +48,11 @@ impl CardService {
         self.renderer.in_flight()
     }
 
+    /// The brand name the cards show (`RENDER__BRAND`).
+    pub fn brand(&self) -> &str {
+        self.renderer.brand()
+    }
+
     pub fn key(&self, template: &LoadedDesign, listing: &Listing, format: ImageFormat) -> CardKey {
         let input = card_input(listing, None, self.renderer.brand());
         CardKey {

@@ -212,6 +212,11 @@ impl AppState {
     pub fn in_flight(&self) -> usize {
         self.cards.in_flight()
     }
+
+    /// The brand name the cards show (`RENDER__BRAND`).
+    pub fn brand(&self) -> &str {
+        self.cards.brand()
+    }
 }
 
 fn image_cache_control(settings: &Settings) -> String {

@@ -114,7 +114,7 @@ async fn preview(
     if let Some(first) = listings.first() {
         for t in &designs {
             let (registry, template) = (registry.clone(), t.clone());
-            let input = card_input(first, None, state.cards.renderer.brand());
+            let input = card_input(first, None, state.brand());
             let micros = tokio::task::spawn_blocking(move || {
                 let started = Instant::now();
                 registry
