@@ -17,39 +17,38 @@ use crate::render::{CardRenderer, ImageFormat, RenderError};
 const RENDERER_EPOCH: &str = "card-service/2";
 
 /// A card image and how it was obtained.
-pub struct CardImage {
-    pub key: CardKey,
-    pub image: CachedImage,
-    pub outcome: CacheOutcome,
+pub(crate) struct CardImage {
+    pub(crate) image: CachedImage,
+    pub(crate) outcome: CacheOutcome,
     /// Step timings when this call rendered the image.
-    pub timings: Option<StageTimings>,
+    pub(crate) timings: Option<StageTimings>,
 }
 
 /// Finds or makes card images.
 pub struct CardService {
-    pub renderer: Arc<CardRenderer>,
+    pub(crate) renderer: Arc<CardRenderer>,
     pub memory: MemoryTier,
     pub s3: Option<S3Store>,
 }
 
 impl CardService {
     /// The live designs.
-    pub fn designs(&self) -> &Arc<DesignRegistry> {
+    pub(crate) fn designs(&self) -> &Arc<DesignRegistry> {
         self.renderer.designs()
     }
 
     /// The browser pool, unless rendering is disabled.
-    pub fn browser(&self) -> Option<&Arc<BrowserPool>> {
+    pub(crate) fn browser(&self) -> Option<&Arc<BrowserPool>> {
         self.renderer.browser()
     }
 
     /// Renders admitted and not finished yet.
-    pub fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.renderer.in_flight()
     }
 
     /// The brand name the cards show (`RENDER__BRAND`).
-    pub fn brand(&self) -> &str {
+    pub(crate) fn brand(&self) -> &str {
         self.renderer.brand()
     }
 
@@ -74,7 +73,7 @@ impl CardService {
     /// both cases young enough that neither the lifecycle rule nor the cleanup job can have
     /// deleted it), else S3 itself (a HEAD: no bytes move). `None` without S3, while its breaker
     /// is open, or when the object is not there.
-    pub async fn stored_url(&self, key: &CardKey) -> Option<(String, CacheOutcome)> {
+    pub(crate) async fn stored_url(&self, key: &CardKey) -> Option<(String, CacheOutcome)> {
         let s3 = self.s3.as_ref()?;
         let object_key = key.object_key();
         if let Some(image) = self.memory.peek(key).await
@@ -106,7 +105,7 @@ impl CardService {
 
     /// The public URL of an image [`CardService::card`] just returned, when it is stored in S3 and
     /// young enough to be there still (an old memory-tier entry whose object expired is not).
-    pub fn public_url(&self, key: &CardKey, image: &CachedImage) -> Option<String> {
+    pub(crate) fn public_url(&self, key: &CardKey, image: &CachedImage) -> Option<String> {
         let s3 = self.s3.as_ref()?;
         (image.stored && within_trust(image.last_modified, s3.ttl(), SystemTime::now()))
             .then(|| s3.public_url(&key.object_key()))
@@ -114,7 +113,7 @@ impl CardService {
 
     /// The image for `listing` in `template` and `format`. Concurrent calls for one key render once.
     /// S3 failures are logged and skipped: the image is still rendered and served.
-    pub async fn card(
+    pub(crate) async fn card(
         &self,
         listing: &Listing,
         template: &Arc<LoadedDesign>,
@@ -130,7 +129,6 @@ impl CardService {
             .then(|| rendered_timings.lock().ok()?.take())
             .flatten();
         Ok(CardImage {
-            key,
             image,
             outcome,
             timings,
@@ -178,7 +176,7 @@ impl CardService {
     /// Puts `image` in S3 under `key` (conditionally: an object already there wins), through the
     /// breaker. Whether the object is there now; `false` without S3, with its breaker open, or
     /// when the PUT failed (logged).
-    pub async fn store(
+    pub(crate) async fn store(
         &self,
         key: &CardKey,
         listing: &Listing,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use card_e2e::service::{ADMIN_TOKEN, TestService, chromium, fresh_templates_dir, header, http};
 use card_e2e::wait;
-use card_service::experiments::{Experiment, Variant};
+use card_service::{Experiment, Variant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -221,7 +221,7 @@ async fn experiments_assign_stickily_by_weight_count_impressions_and_protect_the
     let ids: Vec<String> = svc
         .state
         .listings
-        .top(card_service::listings::Metric::CpuMark, 200)
+        .top(card_service::Metric::CpuMark, 200)
         .await?
         .iter()
         .map(|l| l.id.clone())

@@ -86,13 +86,13 @@ pub enum LoadError {
 
 /// A compiled, checked design ready to render.
 pub struct LoadedDesign {
-    pub name: String,
-    pub version: String,
-    pub size: CardSize,
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) size: CardSize,
     /// Hex SHA-256 of the component bytes: part of every card fingerprint.
-    pub digest: String,
-    pub loaded_at: std::time::SystemTime,
-    pub component_bytes: usize,
+    pub(crate) digest: String,
+    pub(crate) loaded_at: std::time::SystemTime,
+    pub(crate) component_bytes: usize,
     /// The component as loaded, kept so a rollback can write it back to `TEMPLATES__DIR`.
     source: Arc<[u8]>,
     pre: CardPre<HostState>,
@@ -128,7 +128,7 @@ const HISTORY: usize = 5;
 
 /// Why a registry operation other than loading failed.
 #[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
+pub(crate) enum RegistryError {
     #[error("no design named `{0}` is live")]
     NotLive(String),
     #[error("design `{0}` has no earlier version to roll back to")]
@@ -180,14 +180,14 @@ impl DesignRegistry {
 
     /// Loads every `NAME.wasm` in `TEMPLATES__DIR`; a file that fails is logged and skipped.
     /// Returns the names loaded and the failures.
-    pub fn load_dir(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
+    pub(crate) fn load_dir(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
         self.rescan()
     }
 
     /// Loads the `.wasm` files of `TEMPLATES__DIR` that are new or changed (size or modification
     /// time) since the last scan. A file whose bytes match the live version is skipped; one that
     /// fails validation leaves the live version in place. Blocking.
-    pub fn rescan(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
+    pub(crate) fn rescan(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
         let mut loaded = Vec::new();
         let mut failed = Vec::new();
         let entries = match std::fs::read_dir(&self.settings.dir) {
@@ -250,7 +250,11 @@ impl DesignRegistry {
 
     /// Checks a design and swaps it in; the same bytes as the live version are a no-op.
     /// Blocking (compiles and smoke-renders): call off the async threads.
-    pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedDesign>, LoadError> {
+    pub(crate) fn load_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Arc<LoadedDesign>, LoadError> {
         if let Some(live) = self.get(name)
             && live.digest == hex::encode(Sha256::digest(bytes))
         {
@@ -264,7 +268,11 @@ impl DesignRegistry {
     /// Compiles (or reuses the cached `.cwasm`) and checks a design without making it live:
     /// it must instantiate against the card world, answer `describe` with its name and 1200×630,
     /// and render every smoke input within the limits. Blocking.
-    pub fn validate(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedDesign>, LoadError> {
+    pub(crate) fn validate(
+        &self,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Arc<LoadedDesign>, LoadError> {
         if !card_request::is_design_name(name) {
             return Err(LoadError::InvalidName(name.into()));
         }
@@ -312,7 +320,7 @@ impl DesignRegistry {
     }
 
     /// Makes a validated `template` the live version; the one it replaces goes to the history.
-    pub fn swap_in(&self, template: Arc<LoadedDesign>) {
+    pub(crate) fn swap_in(&self, template: Arc<LoadedDesign>) {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         let mut next = (**live).clone();
         if let Some(previous) = next.insert(template.name.clone(), template) {
@@ -327,7 +335,7 @@ impl DesignRegistry {
     }
 
     /// Puts the previous version back and writes it to `TEMPLATES__DIR` so a restart keeps it.
-    pub fn rollback(&self, name: &str) -> Result<Arc<LoadedDesign>, RegistryError> {
+    pub(crate) fn rollback(&self, name: &str) -> Result<Arc<LoadedDesign>, RegistryError> {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         if !live.contains_key(name) {
             return Err(RegistryError::NotLive(name.into()));
@@ -347,7 +355,7 @@ impl DesignRegistry {
     }
 
     /// Takes a design out of service and moves its file aside (`TEMPLATES__DIR/.retired/`).
-    pub fn remove(&self, name: &str) -> Result<Arc<LoadedDesign>, RegistryError> {
+    pub(crate) fn remove(&self, name: &str) -> Result<Arc<LoadedDesign>, RegistryError> {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         let mut next = (**live).clone();
         let removed = next
@@ -371,24 +379,19 @@ impl DesignRegistry {
     }
 
     /// Writes a design's component to `TEMPLATES__DIR/NAME.wasm` (write, then rename).
-    pub fn persist(&self, template: &LoadedDesign) -> std::io::Result<()> {
+    pub(crate) fn persist(&self, template: &LoadedDesign) -> std::io::Result<()> {
         let path = self.settings.dir.join(format!("{}.wasm", template.name));
         write_atomically(&self.settings.dir, &path, &template.source)
     }
 
     /// Earlier versions of a design, oldest first.
-    pub fn history(&self, name: &str) -> Vec<Arc<LoadedDesign>> {
+    pub(crate) fn history(&self, name: &str) -> Vec<Arc<LoadedDesign>> {
         self.history
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(name)
             .cloned()
             .unwrap_or_default()
-    }
-
-    /// The designs directory.
-    pub fn dir(&self) -> &Path {
-        &self.settings.dir
     }
 
     /// The live version of a design.
@@ -549,7 +552,7 @@ fn has_meta_http_equiv(html: &str) -> bool {
 /// The reference cards every design must render before it goes live: a typical listing and the
 /// edge cases of the sample data (very long title, emoji, CJK, right-to-left, hostile markup, nothing
 /// but a title). They all carry the id `smoke-test`.
-pub fn smoke_inputs() -> Vec<CardInput> {
+pub(crate) fn smoke_inputs() -> Vec<CardInput> {
     let typical = smoke_input();
     let mut inputs = vec![typical.clone()];
     for title in [
@@ -615,7 +618,7 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
 }
 
 /// Rescans `TEMPLATES__DIR` every `interval` on the blocking pool until the registry is dropped.
-pub fn spawn_watcher(registry: &Arc<DesignRegistry>, interval: Duration) {
+pub(crate) fn spawn_watcher(registry: &Arc<DesignRegistry>, interval: Duration) {
     let weak = Arc::downgrade(registry);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);

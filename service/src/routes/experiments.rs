@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::experiments::Experiment;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/experiments", get(current).put(replace))
         .route("/admin/experiments/{name}/stats", get(stats))

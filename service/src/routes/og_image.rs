@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 /// What the query string may say: `variant`, `format` and `sig` (parsed in `card-request`, fuzzed).
-pub use card_request::ImageQuery;
+pub(crate) use card_request::ImageQuery;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -19,7 +19,7 @@ use crate::listings::is_valid_id;
 use crate::routes::delivery::{self, RangeAnswer};
 use crate::settings::ServeMode;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/api/og-image/{listing_id}", get(og_image))
 }
 

@@ -30,7 +30,7 @@ const GALLERY_LISTINGS: &[&str] = &[
     "dl_edge-all-null",
 ];
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/preview", get(preview))
 }
 

@@ -14,7 +14,7 @@ use card_request::is_design_name;
 /// Largest component accepted by upload (a QuickJS design is ≈ 2 MB; Python ≈ 20 MB).
 const MAX_UPLOAD: usize = 32 << 20;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/templates", get(list))
         .route(
