@@ -52,13 +52,13 @@ impl CardService {
         self.renderer.brand()
     }
 
-    pub fn key(&self, template: &LoadedDesign, listing: &Listing, format: ImageFormat) -> CardKey {
+    pub fn key(&self, design: &LoadedDesign, listing: &Listing, format: ImageFormat) -> CardKey {
         let input = card_input(listing, None, self.renderer.brand());
         CardKey {
-            design: template.name.clone(),
+            design: design.name.clone(),
             listing_id: listing.id.clone(),
             fingerprint: fingerprint(
-                (&template.name, &template.digest),
+                (&design.name, &design.digest),
                 &input,
                 listing.image_url.as_deref(),
                 format,
@@ -111,19 +111,19 @@ impl CardService {
             .then(|| s3.public_url(&key.object_key()))
     }
 
-    /// The image for `listing` in `template` and `format`. Concurrent calls for one key render once.
+    /// The image for `listing` in `design` and `format`. Concurrent calls for one key render once.
     /// S3 failures are logged and skipped: the image is still rendered and served.
     pub(crate) async fn card(
         &self,
         listing: &Listing,
-        template: &Arc<LoadedDesign>,
+        design: &Arc<LoadedDesign>,
         format: ImageFormat,
     ) -> Result<CardImage, Arc<RenderError>> {
-        let key = self.key(template, listing, format);
+        let key = self.key(design, listing, format);
         // The caller whose load renders (the only one that sees `Miss`) takes its timings here;
         // the cache holds bytes only.
         let rendered_timings = Mutex::new(None);
-        let load = || self.load(&key, listing, template, format, &rendered_timings);
+        let load = || self.load(&key, listing, design, format, &rendered_timings);
         let (image, outcome) = self.memory.get_or_load(&key, load).await?;
         let timings = (outcome == CacheOutcome::Miss)
             .then(|| rendered_timings.lock().ok()?.take())
@@ -139,7 +139,7 @@ impl CardService {
         &self,
         key: &CardKey,
         listing: &Listing,
-        template: &Arc<LoadedDesign>,
+        design: &Arc<LoadedDesign>,
         format: ImageFormat,
         timings: &Mutex<Option<StageTimings>>,
     ) -> Result<(CachedImage, CacheOutcome), RenderError> {
@@ -158,7 +158,7 @@ impl CardService {
                 Err(e) => tracing::warn!(error = %e, "s3 read failed; rendering instead"),
             }
         }
-        let rendered = self.renderer.render(listing, template, format).await?;
+        let rendered = self.renderer.render(listing, design, format).await?;
         crate::telemetry::metrics().observe_render(&rendered.timings);
         if let Ok(mut slot) = timings.lock() {
             *slot = Some(rendered.timings);
@@ -169,7 +169,7 @@ impl CardService {
             last_modified: SystemTime::now(),
             stored: false,
         };
-        image.stored = self.store(key, listing, template, &image).await;
+        image.stored = self.store(key, listing, design, &image).await;
         Ok((image, CacheOutcome::Miss))
     }
 
@@ -180,15 +180,15 @@ impl CardService {
         &self,
         key: &CardKey,
         listing: &Listing,
-        template: &LoadedDesign,
+        design: &LoadedDesign,
         image: &CachedImage,
     ) -> bool {
         let Some(s3) = &self.s3 else { return false };
         let object_key = key.object_key();
         let metadata = [
             ("listing-id", listing.id.as_str()),
-            ("template", template.name.as_str()),
-            ("template-version", template.version.as_str()),
+            ("template", design.name.as_str()),
+            ("template-version", design.version.as_str()),
             ("fingerprint", key.fingerprint.as_str()),
         ];
         let put = s3.put_if_absent(

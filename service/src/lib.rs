@@ -86,7 +86,7 @@ pub enum StartupError {
     #[error("LISTINGS__SOURCE: {0}")]
     Listings(#[from] ListingError),
     #[error("templates: {0}")]
-    Templates(#[from] LoadError),
+    Designs(#[from] LoadError),
     #[error("TEMPLATES__EXPERIMENTS_FILE: {0}")]
     Experiments(String),
     #[error("SERVER__BIND {addr}: {source}")]

@@ -260,9 +260,9 @@ impl DesignRegistry {
         {
             return Ok(live);
         }
-        let template = self.validate(name, bytes)?;
-        self.swap_in(template.clone());
-        Ok(template)
+        let design = self.validate(name, bytes)?;
+        self.swap_in(design.clone());
+        Ok(design)
     }
 
     /// Compiles (or reuses the cached `.cwasm`) and checks a design without making it live:
@@ -283,7 +283,7 @@ impl DesignRegistry {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::MissingExport(e.to_string()))?;
         let pre = CardPre::new(pre).map_err(|e| LoadError::MissingExport(e.to_string()))?;
-        let mut template = LoadedDesign {
+        let mut design = LoadedDesign {
             name: name.into(),
             version: String::new(),
             size: CardSize {
@@ -297,7 +297,7 @@ impl DesignRegistry {
             pre,
         };
         let info = self
-            .describe(&template)
+            .describe(&design)
             .map_err(|e| LoadError::Describe(e.to_string()))?;
         if info.name != name {
             return Err(LoadError::NameMismatch {
@@ -308,22 +308,22 @@ impl DesignRegistry {
         if info.size != CARD_SIZE {
             return Err(LoadError::InvalidSize(info.size.width, info.size.height));
         }
-        template.version = info.version;
-        template.size = info.size;
-        let template = Arc::new(template);
+        design.version = info.version;
+        design.size = info.size;
+        let design = Arc::new(design);
         // A design that cannot render the reference cards must never replace a live one.
         for input in smoke_inputs() {
-            self.render(&template, &input)
+            self.render(&design, &input)
                 .map_err(LoadError::SmokeRender)?;
         }
-        Ok(template)
+        Ok(design)
     }
 
-    /// Makes a validated `template` the live version; the one it replaces goes to the history.
-    pub(crate) fn swap_in(&self, template: Arc<LoadedDesign>) {
+    /// Makes a validated `design` the live version; the one it replaces goes to the history.
+    pub(crate) fn swap_in(&self, design: Arc<LoadedDesign>) {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         let mut next = (**live).clone();
-        if let Some(previous) = next.insert(template.name.clone(), template) {
+        if let Some(previous) = next.insert(design.name.clone(), design) {
             let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
             let versions = history.entry(previous.name.clone()).or_default();
             versions.push(previous);
@@ -379,9 +379,9 @@ impl DesignRegistry {
     }
 
     /// Writes a design's component to `TEMPLATES__DIR/NAME.wasm` (write, then rename).
-    pub(crate) fn persist(&self, template: &LoadedDesign) -> std::io::Result<()> {
-        let path = self.settings.dir.join(format!("{}.wasm", template.name));
-        write_atomically(&self.settings.dir, &path, &template.source)
+    pub(crate) fn persist(&self, design: &LoadedDesign) -> std::io::Result<()> {
+        let path = self.settings.dir.join(format!("{}.wasm", design.name));
+        write_atomically(&self.settings.dir, &path, &design.source)
     }
 
     /// Earlier versions of a design, oldest first.
@@ -469,9 +469,9 @@ impl DesignRegistry {
         Duration::from_millis(self.settings.render_timeout_ms)
     }
 
-    fn describe(&self, template: &LoadedDesign) -> Result<TemplateInfo, DesignError> {
+    fn describe(&self, design: &LoadedDesign) -> Result<TemplateInfo, DesignError> {
         let mut store = self.store();
-        let card: Card = template
+        let card: Card = design
             .pre
             .instantiate(&mut store)
             .map_err(|e| self.classify(e))?;
@@ -479,13 +479,9 @@ impl DesignRegistry {
     }
 
     /// Runs the design's `render`. Blocking (≈ tens of µs; bounded by the epoch deadline): call from `spawn_blocking`.
-    pub fn render(
-        &self,
-        template: &LoadedDesign,
-        input: &CardInput,
-    ) -> Result<String, DesignError> {
+    pub fn render(&self, design: &LoadedDesign, input: &CardInput) -> Result<String, DesignError> {
         let mut store = self.store();
-        let card: Card = template
+        let card: Card = design
             .pre
             .instantiate(&mut store)
             .map_err(|e| self.classify(e))?;

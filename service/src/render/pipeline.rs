@@ -150,7 +150,7 @@ impl CardRenderer {
     pub(crate) async fn render(
         &self,
         listing: &Listing,
-        template: &Arc<LoadedDesign>,
+        design: &Arc<LoadedDesign>,
         format: ImageFormat,
     ) -> Result<RenderedCard, RenderError> {
         let mut timings = StageTimings::default();
@@ -182,13 +182,13 @@ impl CardRenderer {
         let started = Instant::now();
         let input = card_input(listing, image_data_uri, &self.settings.brand);
         let registry = self.designs.clone();
-        let design = template.clone();
-        let html = tokio::task::spawn_blocking(move || registry.render(&design, &input))
+        let owned = design.clone();
+        let html = tokio::task::spawn_blocking(move || registry.render(&owned, &input))
             .await
             .map_err(|e| DesignError::Host(e.to_string()))
             .and_then(|r| r)
             .map_err(|source| RenderError::Design {
-                design: template.name.clone(),
+                design: design.name.clone(),
                 source,
             })?;
         timings.html = started.elapsed();

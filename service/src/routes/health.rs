@@ -33,7 +33,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let designs = state.cards.designs().snapshot();
     let default_live = designs.contains_key(&state.settings.templates.default);
     ready &= default_live;
-    let templates = json!({
+    let design_status = json!({
         "status": if default_live { "ok" } else { "missing-default" },
         "default": state.settings.templates.default,
         "live": designs.values().map(|t| t.label()).collect::<Vec<_>>(),
@@ -65,6 +65,6 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     };
     (
         status,
-        Json(json!({"ready": ready, "browser": browser, "templates": templates, "s3": s3})),
+        Json(json!({"ready": ready, "browser": browser, "templates": design_status, "s3": s3})),
     )
 }

@@ -84,26 +84,23 @@ async fn upload(
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
     };
-    let template = validated.map_err(|e| ApiError::Invalid {
+    let design = validated.map_err(|e| ApiError::Invalid {
         code: "template-invalid",
         message: format!("design `{name}` was not swapped in: {e}"),
     })?;
-    if previous
-        .as_ref()
-        .is_some_and(|p| p.digest == template.digest)
-    {
+    if previous.as_ref().is_some_and(|p| p.digest == design.digest) {
         return Ok(Json(
-            json!({ "template": describe(&template), "changed": false }),
+            json!({ "template": describe(&design), "changed": false }),
         ));
     }
     // Persist first, so the directory watcher sees bytes it already has and a restart keeps them.
     registry
-        .persist(&template)
+        .persist(&design)
         .map_err(|e| ApiError::Internal(format!("persist {name}: {e}")))?;
-    registry.swap_in(template.clone());
-    tracing::info!(template = %template.label(), digest = %&template.digest[..12], "design swapped in by upload");
+    registry.swap_in(design.clone());
+    tracing::info!(template = %design.label(), digest = %&design.digest[..12], "design swapped in by upload");
     Ok(Json(json!({
-        "template": describe(&template),
+        "template": describe(&design),
         "changed": true,
         "previous": previous.map(|p| describe(&p)),
     })))
