@@ -17,44 +17,48 @@ use crate::render::{CardRenderer, ImageFormat, RenderError};
 const RENDERER_EPOCH: &str = "card-service/2";
 
 /// A card image and how it was obtained.
-pub struct CardImage {
-    pub key: CardKey,
-    pub image: CachedImage,
-    pub outcome: CacheOutcome,
+pub(crate) struct CardImage {
+    pub(crate) image: CachedImage,
+    pub(crate) outcome: CacheOutcome,
     /// Step timings when this call rendered the image.
-    pub timings: Option<StageTimings>,
+    pub(crate) timings: Option<StageTimings>,
 }
 
 /// Finds or makes card images.
 pub struct CardService {
-    pub renderer: Arc<CardRenderer>,
+    pub(crate) renderer: Arc<CardRenderer>,
     pub memory: MemoryTier,
     pub s3: Option<S3Store>,
 }
 
 impl CardService {
     /// The live designs.
-    pub fn designs(&self) -> &Arc<DesignRegistry> {
+    pub(crate) fn designs(&self) -> &Arc<DesignRegistry> {
         self.renderer.designs()
     }
 
     /// The browser pool, unless rendering is disabled.
-    pub fn browser(&self) -> Option<&Arc<BrowserPool>> {
+    pub(crate) fn browser(&self) -> Option<&Arc<BrowserPool>> {
         self.renderer.browser()
     }
 
     /// Renders admitted and not finished yet.
-    pub fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.renderer.in_flight()
     }
 
-    pub fn key(&self, template: &LoadedDesign, listing: &Listing, format: ImageFormat) -> CardKey {
+    /// The brand name the cards show (`RENDER__BRAND`).
+    pub(crate) fn brand(&self) -> &str {
+        self.renderer.brand()
+    }
+
+    pub fn key(&self, design: &LoadedDesign, listing: &Listing, format: ImageFormat) -> CardKey {
         let input = card_input(listing, None, self.renderer.brand());
         CardKey {
-            design: template.name.clone(),
+            design: design.name.clone(),
             listing_id: listing.id.clone(),
             fingerprint: fingerprint(
-                (&template.name, &template.digest),
+                (&design.name, &design.digest),
                 &input,
                 listing.image_url.as_deref(),
                 format,
@@ -69,7 +73,7 @@ impl CardService {
     /// both cases young enough that neither the lifecycle rule nor the cleanup job can have
     /// deleted it), else S3 itself (a HEAD: no bytes move). `None` without S3, while its breaker
     /// is open, or when the object is not there.
-    pub async fn stored_url(&self, key: &CardKey) -> Option<(String, CacheOutcome)> {
+    pub(crate) async fn stored_url(&self, key: &CardKey) -> Option<(String, CacheOutcome)> {
         let s3 = self.s3.as_ref()?;
         let object_key = key.object_key();
         if let Some(image) = self.memory.peek(key).await
@@ -101,31 +105,30 @@ impl CardService {
 
     /// The public URL of an image [`CardService::card`] just returned, when it is stored in S3 and
     /// young enough to be there still (an old memory-tier entry whose object expired is not).
-    pub fn public_url(&self, key: &CardKey, image: &CachedImage) -> Option<String> {
+    pub(crate) fn public_url(&self, key: &CardKey, image: &CachedImage) -> Option<String> {
         let s3 = self.s3.as_ref()?;
         (image.stored && within_trust(image.last_modified, s3.ttl(), SystemTime::now()))
             .then(|| s3.public_url(&key.object_key()))
     }
 
-    /// The image for `listing` in `template` and `format`. Concurrent calls for one key render once.
+    /// The image for `listing` in `design` and `format`. Concurrent calls for one key render once.
     /// S3 failures are logged and skipped: the image is still rendered and served.
-    pub async fn card(
+    pub(crate) async fn card(
         &self,
         listing: &Listing,
-        template: &Arc<LoadedDesign>,
+        design: &Arc<LoadedDesign>,
         format: ImageFormat,
     ) -> Result<CardImage, Arc<RenderError>> {
-        let key = self.key(template, listing, format);
+        let key = self.key(design, listing, format);
         // The caller whose load renders (the only one that sees `Miss`) takes its timings here;
         // the cache holds bytes only.
         let rendered_timings = Mutex::new(None);
-        let load = || self.load(&key, listing, template, format, &rendered_timings);
+        let load = || self.load(&key, listing, design, format, &rendered_timings);
         let (image, outcome) = self.memory.get_or_load(&key, load).await?;
         let timings = (outcome == CacheOutcome::Miss)
             .then(|| rendered_timings.lock().ok()?.take())
             .flatten();
         Ok(CardImage {
-            key,
             image,
             outcome,
             timings,
@@ -136,7 +139,7 @@ impl CardService {
         &self,
         key: &CardKey,
         listing: &Listing,
-        template: &Arc<LoadedDesign>,
+        design: &Arc<LoadedDesign>,
         format: ImageFormat,
         timings: &Mutex<Option<StageTimings>>,
     ) -> Result<(CachedImage, CacheOutcome), RenderError> {
@@ -155,7 +158,7 @@ impl CardService {
                 Err(e) => tracing::warn!(error = %e, "s3 read failed; rendering instead"),
             }
         }
-        let rendered = self.renderer.render(listing, template, format).await?;
+        let rendered = self.renderer.render(listing, design, format).await?;
         crate::telemetry::metrics().observe_render(&rendered.timings);
         if let Ok(mut slot) = timings.lock() {
             *slot = Some(rendered.timings);
@@ -166,26 +169,26 @@ impl CardService {
             last_modified: SystemTime::now(),
             stored: false,
         };
-        image.stored = self.store(key, listing, template, &image).await;
+        image.stored = self.store(key, listing, design, &image).await;
         Ok((image, CacheOutcome::Miss))
     }
 
     /// Puts `image` in S3 under `key` (conditionally: an object already there wins), through the
     /// breaker. Whether the object is there now; `false` without S3, with its breaker open, or
     /// when the PUT failed (logged).
-    pub async fn store(
+    pub(crate) async fn store(
         &self,
         key: &CardKey,
         listing: &Listing,
-        template: &LoadedDesign,
+        design: &LoadedDesign,
         image: &CachedImage,
     ) -> bool {
         let Some(s3) = &self.s3 else { return false };
         let object_key = key.object_key();
         let metadata = [
             ("listing-id", listing.id.as_str()),
-            ("template", template.name.as_str()),
-            ("template-version", template.version.as_str()),
+            ("template", design.name.as_str()),
+            ("template-version", design.version.as_str()),
             ("fingerprint", key.fingerprint.as_str()),
         ];
         let put = s3.put_if_absent(

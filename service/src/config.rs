@@ -9,12 +9,12 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{var}: expected {expected}")]
 pub struct Invalid {
-    pub var: String,
-    pub expected: String,
+    pub(crate) var: String,
+    pub(crate) expected: String,
 }
 
 impl Invalid {
-    pub fn new(var: impl Into<String>, expected: impl Into<String>) -> Self {
+    pub(crate) fn new(var: impl Into<String>, expected: impl Into<String>) -> Self {
         Self {
             var: var.into(),
             expected: expected.into(),
@@ -23,7 +23,7 @@ impl Invalid {
 }
 
 /// `Ok` when `ok`, else the variable and what it expects.
-pub fn check(ok: bool, var: &str, expected: &str) -> Result<(), Invalid> {
+pub(crate) fn check(ok: bool, var: &str, expected: &str) -> Result<(), Invalid> {
     if ok {
         Ok(())
     } else {
@@ -31,12 +31,7 @@ pub fn check(ok: bool, var: &str, expected: &str) -> Result<(), Invalid> {
     }
 }
 
-/// `true` for an absolute `http://` or `https://` URL with a host.
-pub fn is_http_url(url: &str) -> bool {
-    reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-}
-
 /// Milliseconds as a `Duration`, for the many `*_ms` settings.
-pub fn ms(value: u64) -> Duration {
+pub(crate) fn ms(value: u64) -> Duration {
     Duration::from_millis(value)
 }

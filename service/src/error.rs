@@ -18,7 +18,7 @@ use crate::render::browser::BrowserError;
 use crate::render::designs::DesignError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("listing id must match [A-Za-z0-9_-]{{1,64}}")]
     InvalidListingId,
     #[error("no listing with id `{0}`")]
@@ -96,7 +96,7 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidListingId
             | ApiError::InvalidFormat
@@ -128,7 +128,7 @@ impl ApiError {
     }
 
     /// Stable, kebab-case code clients can match on.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidListingId => "invalid-listing-id",
             ApiError::ListingNotFound(_) => "listing-not-found",

@@ -17,15 +17,15 @@ use card_request::is_design_name;
 use crate::render::designs::{DesignRegistry, LoadedDesign};
 
 /// The outcome of variant selection for one request.
-pub struct Pick {
-    pub experiment: String,
-    pub variant: String,
-    pub design: Arc<LoadedDesign>,
+pub(crate) struct Pick {
+    pub(crate) experiment: String,
+    pub(crate) variant: String,
+    pub(crate) design: Arc<LoadedDesign>,
 }
 
 /// Why no design could be picked for a request.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum PickError {
+pub(crate) enum PickError {
     /// `?variant=` names neither a variant nor a live design.
     #[error("unknown variant `{name}`; live variants: {known}")]
     UnknownVariant { name: String, known: String },
@@ -52,7 +52,7 @@ pub struct Experiment {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ExperimentError {
+pub(crate) enum ExperimentError {
     #[error("experiment name `{0}` must match [a-z0-9-]{{1,32}}")]
     Name(String),
     #[error("an experiment needs at least one variant")]
@@ -73,7 +73,7 @@ pub enum ExperimentError {
 
 impl Experiment {
     /// Everything on one design: what runs when no experiment is configured.
-    pub fn single(design: &str) -> Self {
+    pub(crate) fn single(design: &str) -> Self {
         Self {
             name: "default".into(),
             variants: vec![Variant {
@@ -85,7 +85,7 @@ impl Experiment {
     }
 
     /// Shape checks; `is_live` says whether a design name is loaded.
-    pub fn validate(&self, is_live: impl Fn(&str) -> bool) -> Result<(), ExperimentError> {
+    pub(crate) fn validate(&self, is_live: impl Fn(&str) -> bool) -> Result<(), ExperimentError> {
         if !is_design_name(&self.name) {
             return Err(ExperimentError::Name(self.name.clone()));
         }
@@ -138,16 +138,16 @@ impl Experiment {
         &self.variants[self.variants.len() - 1]
     }
 
-    pub fn variant(&self, name: &str) -> Option<&Variant> {
+    pub(crate) fn variant(&self, name: &str) -> Option<&Variant> {
         self.variants.iter().find(|v| v.name == name)
     }
 
-    pub fn serves(&self, design: &str) -> bool {
+    pub(crate) fn serves(&self, design: &str) -> bool {
         self.variants.iter().any(|v| v.design == design)
     }
 
     /// Parses a definition: TOML when `toml` is set, else JSON.
-    pub fn parse(text: &str, toml: bool) -> Result<Self, ExperimentError> {
+    pub(crate) fn parse(text: &str, toml: bool) -> Result<Self, ExperimentError> {
         if toml {
             figment::Figment::from(
                 <figment::providers::Toml as figment::providers::Format>::string(text),
@@ -161,7 +161,7 @@ impl Experiment {
 }
 
 /// Crawler families counted for impressions, from the `User-Agent`.
-pub fn agent_family(user_agent: &str) -> &'static str {
+pub(crate) fn agent_family(user_agent: &str) -> &'static str {
     let ua = user_agent.to_ascii_lowercase();
     const FAMILIES: &[(&str, &str)] = &[
         ("facebookexternalhit", "facebook"),
@@ -191,7 +191,7 @@ pub const IMPRESSIONS: &str = "impressions";
 /// Impression counts by experiment, variant and crawler family: this instance's running totals
 /// (with a fleet, including what it had flushed before a restart).
 #[derive(Default)]
-pub struct Impressions {
+pub(crate) struct Impressions {
     counts: Mutex<BTreeMap<ImpressionKey, u64>>,
 }
 
@@ -200,7 +200,7 @@ impl Impressions {
         self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn record(&self, experiment: &str, variant: &str, family: &str) {
+    pub(crate) fn record(&self, experiment: &str, variant: &str, family: &str) {
         *self
             .lock()
             .entry((experiment.into(), variant.into(), family.into()))
@@ -208,7 +208,7 @@ impl Impressions {
     }
 
     /// variant → family → count for one experiment; `None` when it has no impressions.
-    pub fn for_experiment(
+    pub(crate) fn for_experiment(
         &self,
         experiment: &str,
     ) -> Option<BTreeMap<String, BTreeMap<String, u64>>> {
@@ -254,7 +254,7 @@ impl Impressions {
     }
 
     /// (experiment, variant, family, count) rows, for `/metrics`.
-    pub fn rows(&self) -> Vec<(String, String, String, u64)> {
+    pub(crate) fn rows(&self) -> Vec<(String, String, String, u64)> {
         self.lock()
             .iter()
             .map(|((e, v, f), c)| (e.clone(), v.clone(), f.clone(), *c))
@@ -263,16 +263,16 @@ impl Impressions {
 }
 
 /// The experiment in force, replaceable at run time, optionally persisted to `TEMPLATES__EXPERIMENTS_FILE`.
-pub struct Experiments {
+pub(crate) struct Experiments {
     current: RwLock<Arc<Experiment>>,
     file: Option<PathBuf>,
-    pub impressions: Impressions,
+    pub(crate) impressions: Impressions,
 }
 
 impl Experiments {
     /// The experiment, variant and design for a request: `?variant=NAME` when it names a variant of
     /// the experiment or a live design (designers previewing), else the sticky weighted assignment.
-    pub fn pick(
+    pub(crate) fn pick(
         &self,
         designs: &DesignRegistry,
         listing_id: &str,
@@ -314,7 +314,10 @@ impl Experiments {
     }
 
     /// Reads `file` if given and present, else runs everything on `default_design`.
-    pub fn load(file: Option<PathBuf>, default_design: &str) -> Result<Self, ExperimentError> {
+    pub(crate) fn load(
+        file: Option<PathBuf>,
+        default_design: &str,
+    ) -> Result<Self, ExperimentError> {
         let current = match &file {
             Some(path) if path.exists() => {
                 let text = std::fs::read_to_string(path)
@@ -331,7 +334,7 @@ impl Experiments {
         })
     }
 
-    pub fn current(&self) -> Arc<Experiment> {
+    pub(crate) fn current(&self) -> Arc<Experiment> {
         self.current
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -339,7 +342,7 @@ impl Experiments {
     }
 
     /// `true` when the experiment in force came from `TEMPLATES__EXPERIMENTS_FILE`.
-    pub fn from_file(&self) -> bool {
+    pub(crate) fn is_from_file(&self) -> bool {
         self.file.as_ref().is_some_and(|f| f.exists())
     }
 
@@ -350,7 +353,7 @@ impl Experiments {
     }
 
     /// Replaces the experiment (already validated) and writes the file when one is configured.
-    pub fn replace(&self, experiment: Experiment) -> std::io::Result<()> {
+    pub(crate) fn replace(&self, experiment: Experiment) -> std::io::Result<()> {
         if let Some(path) = &self.file {
             let text = if is_toml(path) {
                 toml_of(&experiment)

@@ -24,7 +24,7 @@ use crate::render::{CardRenderer, ImageFormat, RenderError};
 const FORMATS: [ImageFormat; 3] = [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Webp];
 
 /// The fallback image per format, once rendered, and how often it was served.
-pub struct FallbackCards {
+pub(crate) struct FallbackCards {
     /// `RENDER__FALLBACK_ON_TIMEOUT`.
     enabled: bool,
     renderer: Arc<CardRenderer>,
@@ -45,7 +45,7 @@ fn index(format: ImageFormat) -> usize {
 }
 
 /// A listing that names no product: the brand's card with nothing that could be mistaken for a deal.
-pub fn neutral_listing(brand: &str) -> Listing {
+pub(crate) fn neutral_listing(brand: &str) -> Listing {
     Listing {
         id: "fallback".into(),
         title: format!("PC deals on {brand}"),
@@ -64,7 +64,7 @@ pub fn neutral_listing(brand: &str) -> Listing {
 }
 
 impl FallbackCards {
-    pub fn new(enabled: bool, renderer: Arc<CardRenderer>, design: String) -> Arc<Self> {
+    pub(crate) fn new(enabled: bool, renderer: Arc<CardRenderer>, design: String) -> Arc<Self> {
         Arc::new(Self {
             enabled,
             renderer,
@@ -75,18 +75,18 @@ impl FallbackCards {
         })
     }
 
-    pub fn get(&self, format: ImageFormat) -> Option<Bytes> {
+    pub(crate) fn get(&self, format: ImageFormat) -> Option<Bytes> {
         self.images[index(format)].get().cloned()
     }
 
     /// Fallback responses sent since start.
-    pub fn served(&self) -> u64 {
+    pub(crate) fn served(&self) -> u64 {
         self.served.load(Ordering::Relaxed)
     }
 
     /// Renders the formats not held yet through the normal pipeline, when the fallback is on; a
     /// failure is logged and retried by the next call.
-    pub async fn prepare(&self) {
+    pub(crate) async fn prepare(&self) {
         if !self.enabled {
             return;
         }
@@ -115,7 +115,7 @@ impl FallbackCards {
     /// when `RENDER__FALLBACK_ON_TIMEOUT` is on; `None` means answer with the error. If the
     /// start-up render of the fallback failed, it is retried in the background and this request
     /// gets the error.
-    pub fn response_for(
+    pub(crate) fn response_for(
         self: &Arc<Self>,
         error: &RenderError,
         format: ImageFormat,

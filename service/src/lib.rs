@@ -1,21 +1,69 @@
 //! Deal Brain card service: renders 1200×630 Open Graph card images for listings.
 //!
 //! listing → WebAssembly design → HTML → Chromium (Playwright) → image → S3 → HTTP.
-//! See ARCHITECTURE.md for the map; `main.rs` only loads settings and calls [`run`].
+//! See ARCHITECTURE.md for the map; `main.rs` only loads settings and runs a [`Server`].
 
-pub mod cache;
-pub mod cards;
-pub mod config;
-pub mod control;
-pub mod error;
-pub mod experiments;
-pub mod fallback;
-pub mod jobs;
-pub mod listings;
-pub mod render;
-pub mod routes;
+pub(crate) mod cache;
+pub(crate) mod cards;
+pub(crate) mod config;
+pub(crate) mod control;
+pub(crate) mod error;
+pub(crate) mod experiments;
+pub(crate) mod fallback;
+pub(crate) mod jobs;
+pub(crate) mod listings;
+pub(crate) mod render;
+pub(crate) mod routes;
+/// Public as a whole: the binary loads [`settings::Settings`], and xtask and the tests build and
+/// change them section by section, field by field.
 pub mod settings;
-pub mod telemetry;
+pub(crate) mod telemetry;
+
+// The public surface: what the binary (`main.rs`), `xtask` and the end-to-end tests (`card-e2e`)
+// use, besides `Server`, `AppState` and `StartupError` below. Everything else is `pub(crate)`.
+// A type reached through a public field or method (`AppState::cards`, `AppState::jobs`) stays
+// `pub` where it is defined and is usable outside without being named here.
+
+// Logging (the binary, `xtask jobs`, the observability test).
+pub use crate::telemetry::{
+    LogFormat, LogSettings, init as init_logging, init_with_writer as init_logging_with_writer,
+};
+
+// Settings sections defined in their area's module (the types of `Settings` fields).
+pub use crate::cache::S3Settings;
+pub use crate::render::{DesignSettings, PlaywrightSettings};
+
+// Rendering outside a server: `xtask test-playwright`, `xtask bench`, the browser tests.
+pub use crate::render::browser::{BrowserError, BrowserPool};
+pub use crate::render::designs::{DesignRegistry, smoke_input};
+pub use crate::render::images::ImageFetcher;
+pub use crate::render::pipeline::card_input;
+/// Chromium's processes in `/proc`: the bench and the chaos and soak tests measure and kill them.
+pub use crate::render::procfs;
+pub use crate::render::{ImageFormat, StageTimings};
+
+// Listings (the bench's data, the tests' rankings, the Deal Brain API client's test).
+pub use crate::listings::{ApiListings, Listing, ListingError, Metric, StaticListings};
+
+// Jobs: runs started by `cargo xtask` and the tests, and the lease the tests contend for.
+pub use crate::jobs::cleanup::CleanupOptions;
+pub use crate::jobs::lease::{Acquired, Lease, LeaseStore};
+pub use crate::jobs::warm_cache::WarmCacheOptions;
+pub use crate::jobs::{
+    Failure, ProgressSnapshot, RunRecord, RunReport, RunRequest, RunStatus, StartError, Trigger,
+    Variants,
+};
+
+// S3: the client xtask builds from settings; the breaker state and errors the tests observe.
+pub use crate::cache::StoreError;
+pub use crate::cache::breaker::BreakerState;
+pub use crate::cache::s3::client as s3_client;
+
+// Experiments (the designers' test defines one).
+pub use crate::experiments::{Experiment, Variant};
+
+// The control plane as an instance follows it (the tests read its manifest and status).
+pub use crate::control::{ControlPlane, ControlSettings};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,14 +74,11 @@ use tokio::net::TcpListener;
 
 use crate::cache::{MemoryTier, S3Store};
 use crate::cards::CardService;
-use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::experiments::Experiments;
-use crate::listings::{ListingError, ListingSource};
+use crate::listings::ListingSource;
 use crate::render::CardRenderer;
-use crate::render::browser::BrowserPool;
-use crate::render::designs::{DesignRegistry, LoadError};
-use crate::render::images::ImageFetcher;
+use crate::render::designs::LoadError;
 use crate::settings::Settings;
 use card_control::ControlStore;
 
@@ -45,7 +90,7 @@ pub enum StartupError {
     #[error("LISTINGS__SOURCE: {0}")]
     Listings(#[from] ListingError),
     #[error("templates: {0}")]
-    Templates(#[from] LoadError),
+    Designs(#[from] LoadError),
     #[error("TEMPLATES__EXPERIMENTS_FILE: {0}")]
     Experiments(String),
     #[error("SERVER__BIND {addr}: {source}")]
@@ -60,21 +105,21 @@ pub enum StartupError {
 pub struct AppState(Arc<AppInner>);
 
 pub struct AppInner {
-    pub settings: Settings,
+    pub(crate) settings: Settings,
     pub listings: ListingSource,
     pub cards: Arc<CardService>,
-    pub experiments: Arc<Experiments>,
+    pub(crate) experiments: Arc<Experiments>,
     /// The fleet's control plane (with S3 and `CONTROL__ENABLED`): designs, the experiment and
     /// invalidations shared through the bucket. `None`: one instance on its `TEMPLATES__DIR`.
     pub control: Option<Arc<ControlPlane>>,
     /// Background jobs: the scheduler, runs and their history, the S3 lease.
     pub jobs: jobs::Jobs,
     /// Absolute base URL of this instance (for share pages).
-    pub public_url: String,
+    pub(crate) public_url: String,
     /// Signs image URLs (share pages) and checks them (`/api/og-image/*`) when `SIGNING__KEYS` is set.
-    pub signer: card_request::Signer,
+    pub(crate) signer: card_request::Signer,
     /// The card served on a render deadline when `RENDER__FALLBACK_ON_TIMEOUT=true`.
-    pub fallback: Arc<fallback::FallbackCards>,
+    pub(crate) fallback: Arc<fallback::FallbackCards>,
 }
 
 impl std::ops::Deref for AppState {
@@ -216,12 +261,12 @@ impl AppState {
     }
 
     /// `Cache-Control` of image responses and stored objects.
-    pub fn image_cache_control(&self) -> String {
+    pub(crate) fn image_cache_control(&self) -> String {
         image_cache_control(&self.settings)
     }
 
     /// A listing by id: 404 `listing-not-found` when absent, 502 when the source fails.
-    pub async fn listing(&self, id: &str) -> Result<Arc<listings::Listing>, ApiError> {
+    pub(crate) async fn listing(&self, id: &str) -> Result<Arc<listings::Listing>, ApiError> {
         self.listings
             .get(id)
             .await
@@ -236,6 +281,11 @@ impl AppState {
         self.cards.designs()
     }
 
+    /// The settings the instance runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// The browser pool, unless rendering is disabled.
     pub fn browser(&self) -> Option<&Arc<BrowserPool>> {
         self.cards.browser()
@@ -244,6 +294,11 @@ impl AppState {
     /// Renders admitted and not finished yet.
     pub fn in_flight(&self) -> usize {
         self.cards.in_flight()
+    }
+
+    /// The brand name the cards show (`RENDER__BRAND`).
+    pub(crate) fn brand(&self) -> &str {
+        self.cards.brand()
     }
 }
 
@@ -255,7 +310,7 @@ fn image_cache_control(settings: &Settings) -> String {
 }
 
 /// The whole HTTP surface.
-pub fn app(state: AppState) -> Router {
+pub(crate) fn app(state: AppState) -> Router {
     Router::new()
         .merge(routes::og_image::router())
         .merge(routes::health::router())

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use card_service::settings::{self, Settings};
-use card_service::{Server, telemetry};
+use card_service::{Server, init_logging};
 
 fn main() -> ExitCode {
     let settings = match Settings::from_env() {
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(settings: Settings) -> ExitCode {
-    telemetry::init(&settings.log, settings::rust_log().as_deref());
+    init_logging(&settings.log, settings::rust_log().as_deref());
     let server = match Server::bind(settings).await {
         Ok(server) => server,
         Err(e) => {

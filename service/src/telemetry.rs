@@ -78,7 +78,7 @@ where
 // HTTP: one span per request, the request id, request and cache counters.
 
 /// The header that carries the request id, echoed when the client (or a proxy) sent a sane one.
-pub const REQUEST_ID: &str = "x-request-id";
+pub(crate) const REQUEST_ID: &str = "x-request-id";
 
 /// The matched route template, handed from [`mark_route`] (inside routing) to [`observe`] (outside).
 #[derive(Clone)]
@@ -86,7 +86,7 @@ struct RouteLabel(String);
 
 /// Outermost middleware: the `http.request` span (method, route, listing, variant, cache, status,
 /// request id), `X-Request-Id` on the response, a `request` log line, and the request counters.
-pub async fn observe(request: Request, next: Next) -> Response {
+pub(crate) async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(request.headers());
     let method = method_label(request.method());
@@ -140,7 +140,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
 
 /// Route-level middleware: names the matched route template (not the raw path, whose values are
 /// unbounded) and the listing id on the request span.
-pub async fn mark_route(
+pub(crate) async fn mark_route(
     params: Result<RawPathParams, RawPathParamsRejection>,
     request: Request,
     next: Next,
@@ -203,7 +203,7 @@ fn method_label(method: &Method) -> &'static str {
 // Metrics.
 
 /// The process's metrics registry.
-pub fn metrics() -> &'static Metrics {
+pub(crate) fn metrics() -> &'static Metrics {
     static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::default);
     &METRICS
 }
@@ -257,7 +257,7 @@ impl Histogram {
 /// Counters and histograms the request path records into. Label values are bounded sets: route
 /// templates, methods, statuses, cache outcomes, stage and S3 operation names.
 #[derive(Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     requests: Mutex<BTreeMap<(String, &'static str, u16), u64>>,
     request_seconds: Mutex<BTreeMap<String, Histogram>>,
     cache: Mutex<BTreeMap<String, u64>>,
@@ -292,7 +292,7 @@ impl Metrics {
     }
 
     /// One render's step timings: every stage [`StageTimings::stages`] lists.
-    pub fn observe_render(&self, timings: &StageTimings) {
+    pub(crate) fn observe_render(&self, timings: &StageTimings) {
         let mut stages = lock(&self.stages);
         for (stage, elapsed) in timings.stages() {
             stages.entry(stage).or_default().observe(elapsed);
@@ -300,12 +300,12 @@ impl Metrics {
     }
 
     /// One S3 call of the request path (`get`, `put`, `head`), successful or not.
-    pub fn observe_s3(&self, op: &'static str, elapsed: Duration) {
+    pub(crate) fn observe_s3(&self, op: &'static str, elapsed: Duration) {
         lock(&self.s3).entry(op).or_default().observe(elapsed);
     }
 
     /// The Prometheus text of everything recorded so far.
-    pub fn write(&self, out: &mut String) {
+    pub(crate) fn write(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "# HELP card_http_requests_total HTTP requests by route template, method and status.\n# TYPE card_http_requests_total counter"
@@ -365,7 +365,7 @@ fn write_histograms<'a, K: AsRef<str> + 'a>(
 }
 
 /// Label values escaped as the exposition format asks.
-pub fn label(value: &str) -> String {
+pub(crate) fn label(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")

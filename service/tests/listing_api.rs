@@ -6,7 +6,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use card_service::listings::{ApiListings, ListingError, Metric};
+use card_service::{ApiListings, ListingError, Metric};
 use serde_json::{Value, json};
 
 fn listing(id: &str, price: f64, mark: u32) -> Value {

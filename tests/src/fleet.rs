@@ -20,7 +20,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use card_service::render::procfs;
+use card_service::procfs;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::wait;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::{Context, bail};
-use card_service::render::procfs;
+use card_service::procfs;
 use card_service::settings::Settings;
 use card_service::{AppState, Server};
 use tokio::sync::oneshot;

@@ -7,9 +7,8 @@ use anyhow::ensure;
 use card_e2e::CountingListener;
 use card_e2e::service::{chromium, require_browser};
 use card_e2e::wait::{self, STRAY_CONNECTION_GRACE};
-use card_service::render::ImageFormat;
-use card_service::render::browser::{BrowserError, BrowserPool};
 use card_service::settings::Settings;
+use card_service::{BrowserError, BrowserPool, ImageFormat};
 
 fn pool() -> anyhow::Result<BrowserPool> {
     pool_with(&[])

@@ -16,7 +16,7 @@ use anyhow::{Context, bail, ensure};
 use card_e2e::DedicatedS3;
 use card_e2e::service::{TestService, header, http, s3_settings};
 use card_e2e::wait;
-use card_service::render::procfs;
+use card_service::procfs;
 use tokio::task::JoinHandle;
 
 /// `PLAYWRIGHT__BROWSER_TIMEOUT_MS` in these tests.

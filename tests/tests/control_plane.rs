@@ -300,7 +300,7 @@ async fn experiments_assign_alike_everywhere_and_counts_add_up_across_restarts()
 
     // A restarted instance (graceful: it flushes) keeps its counts, and so does the sum.
     let restarted = fleet.remove(2);
-    let dir = restarted.state.settings.templates.dir.clone();
+    let dir = restarted.state.settings().templates.dir.clone();
     restarted.stop().await?;
     let mut settings = s3_settings(s3.endpoint(), "control-experiment");
     settings.extend([
@@ -368,8 +368,7 @@ async fn an_invalidation_through_one_instance_reaches_the_others() -> anyhow::Re
 #[tokio::test]
 async fn cleanup_deletes_only_the_counts_of_experiments_ended_past_retention() -> anyhow::Result<()>
 {
-    use card_service::jobs::cleanup::CleanupOptions;
-    use card_service::jobs::{RunRequest, Trigger};
+    use card_service::{CleanupOptions, RunRequest, Trigger};
     let s3 = S3Server::start().await?;
     let bucket = "control-retention";
     let fleet = fleet(&s3, bucket, 1).await?;

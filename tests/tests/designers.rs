@@ -10,7 +10,7 @@ use card_e2e::service::{
     ADMIN_TOKEN, TestService, chromium, fresh_templates_dir, header, http, with_custom_section,
 };
 use card_e2e::wait;
-use card_service::experiments::{Experiment, Variant};
+use card_service::{Experiment, Variant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -197,7 +197,7 @@ async fn experiments_assign_stickily_by_weight_count_impressions_and_protect_the
     let ids: Vec<String> = svc
         .state
         .listings
-        .top(card_service::listings::Metric::CpuMark, 200)
+        .top(card_service::Metric::CpuMark, 200)
         .await?
         .iter()
         .map(|l| l.id.clone())

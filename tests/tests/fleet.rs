@@ -19,7 +19,7 @@ use card_e2e::service::{
     with_custom_section,
 };
 use card_e2e::wait;
-use card_service::render::procfs;
+use card_service::procfs;
 
 const BUCKET: &str = "fleet-card-images";
 const INSTANCES: u16 = 3;

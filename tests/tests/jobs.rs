@@ -13,14 +13,10 @@ use card_e2e::DedicatedS3;
 use card_e2e::s3::S3Server;
 use card_e2e::service::{ADMIN_TOKEN as TOKEN, TestService, header, http, s3_settings};
 use card_e2e::wait;
-use card_service::cache::breaker::BreakerState;
-use card_service::jobs::Variants;
-use card_service::jobs::cleanup::CleanupOptions;
-use card_service::jobs::lease::{Acquired, Lease, LeaseStore};
-use card_service::jobs::warm_cache::WarmCacheOptions;
-use card_service::jobs::{RunRecord, RunRequest, RunStatus, StartError, Trigger};
-use card_service::listings::{Metric, StaticListings};
-use card_service::render::ImageFormat;
+use card_service::{
+    Acquired, BreakerState, CleanupOptions, ImageFormat, Lease, LeaseStore, Metric, RunRecord,
+    RunRequest, RunStatus, StartError, StaticListings, Trigger, Variants, WarmCacheOptions,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -712,7 +708,7 @@ async fn runners_race_for_the_lease_one_wins_and_an_expired_lease_is_taken_over(
 /// runner that lost saw a holder named `prefix*`, and the object names the keeper.
 async fn sole_keeper(
     store: &LeaseStore,
-    outcomes: Vec<Result<Acquired, card_service::cache::StoreError>>,
+    outcomes: Vec<Result<Acquired, card_service::StoreError>>,
     now: SystemTime,
     ttl: Duration,
     prefix: &str,

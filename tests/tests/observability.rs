@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use anyhow::{Context, ensure};
 use card_e2e::s3::S3Server;
 use card_e2e::service::{TestService, header, http, metric_sample as sample, s3_settings};
-use card_service::render::StageTimings;
+use card_service::StageTimings;
 use card_service::settings::Settings;
 use serde_json::Value;
 
@@ -20,9 +20,7 @@ fn logs() -> anyhow::Result<Arc<Mutex<Vec<u8>>>> {
         .clone();
     let settings = Settings::from_pairs([("LOG__FORMAT", "json"), ("LOG__LEVEL", "info")])?;
     let sink = buffer.clone();
-    card_service::telemetry::init_with_writer(&settings.log, None, move || {
-        SharedWriter(sink.clone())
-    });
+    card_service::init_logging_with_writer(&settings.log, None, move || SharedWriter(sink.clone()));
     Ok(buffer)
 }
 

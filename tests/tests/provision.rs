@@ -8,7 +8,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule, ExpirationStatus, LifecycleRuleFilter};
 use card_bucket::{AccessLog, BucketSpec, Change, Step};
 use card_e2e::S3Server;
-use card_service::cache::S3Settings;
+use card_service::S3Settings;
 use serde_json::json;
 
 fn spec(bucket: &str) -> BucketSpec {

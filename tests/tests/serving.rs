@@ -8,7 +8,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use card_bucket::BucketSpec;
 use card_e2e::s3::S3Server;
 use card_e2e::service::{TestService, header, http, s3_settings};
-use card_service::cache::S3Settings;
+use card_service::S3Settings;
 use reqwest::header::{
     ACCEPT, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
     HeaderName, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, LOCATION, RANGE, VARY,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use card_e2e::service::{TestService, fresh_templates_dir};
-use card_service::render::procfs;
+use card_service::procfs;
 use tokio::sync::Mutex;
 
 /// Renders the CI run does; the full soak sets `SOAK_RENDERS=20000`.

@@ -7,7 +7,7 @@ use std::{
     process::Command,
 };
 
-use card_service::render::{DesignSettings, PlaywrightSettings};
+use card_service::{DesignSettings, PlaywrightSettings};
 
 use crate::{
     install,

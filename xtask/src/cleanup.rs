@@ -7,8 +7,7 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use card_service::jobs::cleanup::CleanupOptions;
-use card_service::jobs::{RunReport, RunRequest};
+use card_service::{CleanupOptions, RunReport, RunRequest};
 
 use crate::s3_target::{Target, TargetArgs};
 use crate::{jobs, util};

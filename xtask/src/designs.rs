@@ -60,9 +60,8 @@ impl Designs {
                     "validating {} as design `{name}`",
                     path.display()
                 ));
-                let registry =
-                    card_service::render::designs::DesignRegistry::new(settings.templates.clone())
-                        .map_err(|e| anyhow::anyhow!("the wasm engine: {e}"))?;
+                let registry = card_service::DesignRegistry::new(settings.templates.clone())
+                    .map_err(|e| anyhow::anyhow!("the wasm engine: {e}"))?;
                 let design = registry
                     .validate(&name, &bytes)
                     .map_err(|e| anyhow::anyhow!("{}: not pushed: {e}", path.display()))?;

@@ -5,10 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use card_service::AppState;
-use card_service::jobs::{RunRecord, RunRequest, RunStatus, StartError, Trigger};
 use card_service::settings::Settings;
-use card_service::telemetry::{LogFormat, LogSettings};
+use card_service::{AppState, RunRecord, RunRequest, RunStatus, StartError, Trigger};
+use card_service::{LogFormat, LogSettings};
 
 use crate::s3_target::Target;
 use crate::util;
@@ -31,7 +30,7 @@ pub async fn run(
     // SAFETY: no thread of ours reads the environment now; the driver, its only reader, starts later.
     unsafe { std::env::set_var("PLAYWRIGHT_NO_SIGNAL_HANDLER", "1") };
     // The service's warnings (an S3 write that failed, a design that did not load) belong on screen.
-    card_service::telemetry::init(
+    card_service::init_logging(
         &LogSettings {
             format: LogFormat::Text,
             level: "warn".into(),
@@ -110,7 +109,7 @@ async fn run_with(
 }
 
 /// `37/100 items, 2.9/s, ETA 22s, 1 failed`.
-fn progress_line(p: card_service::jobs::ProgressSnapshot, elapsed: Duration) -> String {
+fn progress_line(p: card_service::ProgressSnapshot, elapsed: Duration) -> String {
     let rate = p.done as f64 / elapsed.as_secs_f64().max(0.001);
     let eta = if p.done == 0 || p.total <= p.done {
         "ETA -".to_string()
@@ -130,7 +129,7 @@ fn progress_line(p: card_service::jobs::ProgressSnapshot, elapsed: Duration) -> 
 }
 
 /// Lists the failed items with their reasons (`failed` counts those the report left out too).
-pub fn print_failures(failures: &[card_service::jobs::Failure], failed: usize) {
+pub fn print_failures(failures: &[card_service::Failure], failed: usize) {
     for failure in failures {
         eprintln!("    failed: {}: {}", failure.item, failure.reason);
     }
@@ -154,7 +153,7 @@ pub fn verdict(record: &RunRecord, failed: usize) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use card_service::jobs::ProgressSnapshot;
+    use card_service::ProgressSnapshot;
 
     use super::*;
 

@@ -172,7 +172,7 @@ mod tests {
     use std::fs;
 
     use card_bucket::{Change, plan};
-    use card_service::cache::S3Settings;
+    use card_service::S3Settings;
     use serde_json::Value;
 
     use super::*;

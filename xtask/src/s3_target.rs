@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use anyhow::{Result, bail};
 use aws_sdk_s3::Client;
 use card_bucket::BucketSpec;
-use card_service::cache::S3Settings;
+use card_service::S3Settings;
 use card_service::settings::Settings;
 
 use crate::s3_server::{self, Backend, Running};
@@ -102,7 +102,7 @@ impl Target {
 
     /// The same client the service builds from these settings.
     pub async fn client(&self) -> Client {
-        card_service::cache::s3::client(&self.s3).await
+        card_service::s3_client(&self.s3).await
     }
 
     pub fn bucket(&self) -> &str {

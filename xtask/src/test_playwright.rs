@@ -2,7 +2,7 @@
 //!
 //! Checks the pieces first (Chromium, Node.js, the Playwright driver at the version playwright-rs
 //! speaks, fonts) and fails naming the one that is missing. Then launches Chromium through
-//! `card_service::render::browser::BrowserPool` with the service's settings, renders the default
+//! `card_service::BrowserPool` with the service's settings, renders the default
 //! design through the template registry (when it is built) and a built-in check card, decodes the
 //! PNGs and checks their size and pixels: the check card's colour block, that its text drew, and
 //! that its emoji is in colour (a colour emoji font is in use). Reports versions and times.
@@ -14,12 +14,8 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail, ensure};
-use card_service::render::{
-    ImageFormat,
-    browser::{BrowserError, BrowserPool},
-    designs::{DesignRegistry, smoke_input},
-};
 use card_service::settings::Settings;
+use card_service::{BrowserError, BrowserPool, DesignRegistry, ImageFormat, smoke_input};
 
 use crate::{checks, util};
 

@@ -7,10 +7,7 @@
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use card_service::jobs::Variants;
-use card_service::jobs::warm_cache::WarmCacheOptions;
-use card_service::jobs::{RunReport, RunRequest};
-use card_service::listings::Metric;
+use card_service::{Metric, RunReport, RunRequest, Variants, WarmCacheOptions};
 
 use crate::s3_target::{Target, TargetArgs};
 use crate::{checks, install, jobs, templates, test_playwright, util};

@@ -25,7 +25,7 @@ pub enum BreakerState {
 }
 
 impl BreakerState {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             BreakerState::Closed { .. } => "closed",
             BreakerState::Open { .. } => "open",
@@ -36,7 +36,7 @@ impl BreakerState {
 
 /// The state machine alone, driven by explicit instants so it can be tested without sleeping.
 #[derive(Debug)]
-pub struct Breaker {
+pub(crate) struct Breaker {
     threshold: u32,
     cooldown: Duration,
     state: BreakerState,
@@ -44,7 +44,7 @@ pub struct Breaker {
 
 /// What [`Breaker::admit`] decided for one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
+pub(crate) enum Admission {
     /// A normal call with the breaker closed.
     Call,
     /// The one probe of a half-open breaker: its outcome decides the state.
@@ -54,7 +54,7 @@ pub enum Admission {
 }
 
 impl Breaker {
-    pub fn new(threshold: u32, cooldown: Duration) -> Self {
+    pub(crate) fn new(threshold: u32, cooldown: Duration) -> Self {
         Self {
             threshold: threshold.max(1),
             cooldown,
@@ -62,11 +62,11 @@ impl Breaker {
         }
     }
 
-    pub fn state(&self) -> BreakerState {
+    pub(crate) fn state(&self) -> BreakerState {
         self.state
     }
 
-    pub fn admit(&mut self, now: Instant) -> Admission {
+    pub(crate) fn admit(&mut self, now: Instant) -> Admission {
         match self.state {
             BreakerState::Closed { .. } => Admission::Call,
             BreakerState::Open { until } if now >= until => {
@@ -82,11 +82,11 @@ impl Breaker {
         }
     }
 
-    pub fn success(&mut self) {
+    pub(crate) fn success(&mut self) {
         self.state = BreakerState::Closed { failures: 0 };
     }
 
-    pub fn failure(&mut self, now: Instant) {
+    pub(crate) fn failure(&mut self, now: Instant) {
         self.state = match self.state {
             BreakerState::Closed { failures } if failures + 1 < self.threshold => {
                 BreakerState::Closed {
@@ -100,7 +100,7 @@ impl Breaker {
     }
 
     /// A probe whose caller went away before it finished: let the next call probe instead.
-    pub fn abandoned(&mut self) {
+    pub(crate) fn abandoned(&mut self) {
         if self.state == (BreakerState::HalfOpen { probing: true }) {
             self.state = BreakerState::HalfOpen { probing: false };
         }
@@ -108,7 +108,7 @@ impl Breaker {
 }
 
 /// S3 operations counted separately in `card_s3_errors_total{op}`.
-pub const OPERATIONS: [&str; 3] = ["get", "put", "head"];
+pub(crate) const OPERATIONS: [&str; 3] = ["get", "put", "head"];
 
 /// The breaker in front of the request path's S3 calls, their deadline, and error counts.
 pub struct S3Health {
@@ -121,7 +121,7 @@ pub struct S3Health {
 
 /// Why a guarded call did not return a value.
 #[derive(Debug, thiserror::Error)]
-pub enum GuardedError {
+pub(crate) enum GuardedError {
     #[error("s3 circuit breaker is open; not calling S3")]
     Open,
     #[error(transparent)]
@@ -131,7 +131,7 @@ pub enum GuardedError {
 }
 
 impl S3Health {
-    pub fn new(failures: u32, cooldown: Duration, timeout: Duration) -> Self {
+    pub(crate) fn new(failures: u32, cooldown: Duration, timeout: Duration) -> Self {
         Self {
             breaker: Mutex::new(Breaker::new(failures, cooldown)),
             timeout,
@@ -149,24 +149,25 @@ impl S3Health {
     }
 
     /// Whether calls are being refused now (open, or half-open with its probe running).
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         !matches!(self.state(), BreakerState::Closed { .. })
     }
 
     /// Failed calls of `op` since start (one of [`OPERATIONS`]).
-    pub fn errors(&self, op: &str) -> u64 {
+    pub(crate) fn errors(&self, op: &str) -> u64 {
         OPERATIONS
             .iter()
             .position(|o| *o == op)
             .map_or(0, |i| self.errors[i].load(Ordering::Relaxed))
     }
 
-    pub fn refused(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
 
     /// Runs one S3 call through the breaker under `S3__TIMEOUT_MS` (the body download included).
-    pub async fn call<T>(
+    pub(crate) async fn call<T>(
         &self,
         op: &'static str,
         call: impl Future<Output = Result<T, StoreError>>,

@@ -28,7 +28,7 @@ pub struct MemoryTier {
 
 impl MemoryTier {
     /// A tier holding at most `max_bytes` of image data; 0 disables it (each miss still renders once per caller).
-    pub fn new(max_bytes: u64) -> Self {
+    pub(crate) fn new(max_bytes: u64) -> Self {
         let cache = (max_bytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(max_bytes)
@@ -48,12 +48,12 @@ impl MemoryTier {
     }
 
     /// When the object for `key` was last modified, if a HEAD found it in S3 before.
-    pub async fn seen_in_s3(&self, key: &CardKey) -> Option<SystemTime> {
+    pub(crate) async fn seen_in_s3(&self, key: &CardKey) -> Option<SystemTime> {
         self.seen_in_s3.as_ref()?.get(key).await
     }
 
     /// Remembers that a HEAD found `key`'s object, last modified at `last_modified`.
-    pub async fn record_seen_in_s3(&self, key: &CardKey, last_modified: SystemTime) {
+    pub(crate) async fn record_seen_in_s3(&self, key: &CardKey, last_modified: SystemTime) {
         if let Some(seen) = &self.seen_in_s3 {
             seen.insert(key.clone(), last_modified).await;
         }
@@ -66,7 +66,7 @@ impl MemoryTier {
     /// A hit neither creates the load future nor enters moka's insert path, and a miss boxes it:
     /// a render's state machine is several KB, and the request future that holds it inline was
     /// copied as a whole on every hit (≈ 6 % of a memory hit's CPU, measured with `perf`).
-    pub async fn get_or_load<L, F, E>(
+    pub(crate) async fn get_or_load<L, F, E>(
         &self,
         key: &CardKey,
         load: L,
@@ -98,13 +98,8 @@ impl MemoryTier {
     }
 
     /// The image for `key` if held now; never loads.
-    pub async fn peek(&self, key: &CardKey) -> Option<CachedImage> {
+    pub(crate) async fn peek(&self, key: &CardKey) -> Option<CachedImage> {
         Some(self.cache.as_ref()?.get(key).await?.image)
-    }
-
-    /// Whether `key` is held now; unlike a read it neither loads nor counts as a use.
-    pub fn contains(&self, key: &CardKey) -> bool {
-        self.cache.as_ref().is_some_and(|c| c.contains_key(key))
     }
 
     /// Drops every entry for a listing (all designs and formats).
@@ -120,7 +115,7 @@ impl MemoryTier {
     }
 
     /// Drops every entry.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if let Some(cache) = &self.cache {
             cache.invalidate_all();
         }
@@ -129,11 +124,11 @@ impl MemoryTier {
         }
     }
 
-    pub fn weighted_size(&self) -> u64 {
+    pub(crate) fn weighted_size(&self) -> u64 {
         self.cache.as_ref().map_or(0, |c| c.weighted_size())
     }
 
-    pub fn entry_count(&self) -> u64 {
+    pub(crate) fn entry_count(&self) -> u64 {
         self.cache.as_ref().map_or(0, |c| c.entry_count())
     }
 }

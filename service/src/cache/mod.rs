@@ -5,9 +5,9 @@
 //! version gets a new key: invalidation needs no purge, and old objects are left for the cleanup
 //! job. This module stores and finds bytes; it knows nothing of rendering.
 
-pub mod breaker;
-pub mod memory;
-pub mod s3;
+pub(crate) mod breaker;
+pub(crate) mod memory;
+pub(crate) mod s3;
 mod settings;
 
 use std::time::SystemTime;
@@ -15,21 +15,23 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use card_request::ImageFormat;
 
-pub use memory::MemoryTier;
-pub use s3::{PutOutcome, S3Store, StoreError};
-pub use settings::{CacheSettings, S3Settings};
+pub(crate) use memory::MemoryTier;
+pub(crate) use s3::S3Store;
+pub use s3::StoreError;
+pub(crate) use settings::CacheSettings;
+pub use settings::S3Settings;
 
 /// Every cached image lives under this prefix; nothing else in the bucket is ours to touch.
-pub const PREFIX: &str = card_bucket::layout::CARD_IMAGES;
+pub(crate) const PREFIX: &str = card_bucket::layout::CARD_IMAGES;
 
 /// Identifies one rendered image: the design, the listing, the fingerprint of everything the
 /// image depends on (computed by `cards.rs`, which knows what a card shows) and the format.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CardKey {
-    pub design: String,
-    pub listing_id: String,
-    pub fingerprint: String,
-    pub format: ImageFormat,
+    pub(crate) design: String,
+    pub(crate) listing_id: String,
+    pub(crate) fingerprint: String,
+    pub(crate) format: ImageFormat,
 }
 
 impl CardKey {
@@ -45,32 +47,32 @@ impl CardKey {
     }
 
     /// The strong `ETag` value, quoted.
-    pub fn etag(&self) -> String {
+    pub(crate) fn etag(&self) -> String {
         format!("\"{}\"", self.fingerprint)
     }
 }
 
 /// An image with what the HTTP response needs.
 #[derive(Debug, Clone)]
-pub struct CachedImage {
-    pub bytes: Bytes,
-    pub content_type: &'static str,
-    pub last_modified: SystemTime,
+pub(crate) struct CachedImage {
+    pub(crate) bytes: Bytes,
+    pub(crate) content_type: &'static str,
+    pub(crate) last_modified: SystemTime,
     /// The object exists in S3: the bytes were read from it, or our conditional PUT stored them
     /// (or found them stored). Only then may a client be redirected to its public URL.
-    pub stored: bool,
+    pub(crate) stored: bool,
 }
 
 /// Where a response's bytes came from: the `X-Cache` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheOutcome {
+pub(crate) enum CacheOutcome {
     HitMemory,
     HitS3,
     Miss,
 }
 
 impl CacheOutcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::HitMemory => "hit-memory",
             Self::HitS3 => "hit-s3",

@@ -29,7 +29,7 @@ pub enum StoreError {
 
 /// What a conditional PUT found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PutOutcome {
+pub(crate) enum PutOutcome {
     Created,
     /// Another writer created the same key first (`If-None-Match: *` → 412); its bytes are the same image.
     AlreadyExists,
@@ -37,16 +37,16 @@ pub enum PutOutcome {
 
 /// An object as a listing shows it, for the cleanup job.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectInfo {
-    pub key: String,
-    pub last_modified: SystemTime,
-    pub size: u64,
+pub(crate) struct ObjectInfo {
+    pub(crate) key: String,
+    pub(crate) last_modified: SystemTime,
+    pub(crate) size: u64,
 }
 
 /// One page of a listing and where the next one starts.
-pub struct ObjectPage {
-    pub objects: Vec<ObjectInfo>,
-    pub next: Option<String>,
+pub(crate) struct ObjectPage {
+    pub(crate) objects: Vec<ObjectInfo>,
+    pub(crate) next: Option<String>,
 }
 
 /// One bucket on one S3 endpoint.
@@ -106,7 +106,7 @@ pub async fn client(settings: &S3Settings) -> Client {
 }
 
 impl S3Store {
-    pub async fn new(settings: &S3Settings, cache_control: String) -> Self {
+    pub(crate) async fn new(settings: &S3Settings, cache_control: String) -> Self {
         Self {
             client: client(settings).await,
             bucket: settings.bucket_name.clone(),
@@ -123,12 +123,12 @@ impl S3Store {
 
     /// The URL at which anyone can fetch the object `key` (keys are URL-safe: design names, listing
     /// ids, hex and an extension).
-    pub fn public_url(&self, key: &str) -> String {
+    pub(crate) fn public_url(&self, key: &str) -> String {
         format!("{}/{key}", self.public_base)
     }
 
     /// How long an object lives before expiry may delete it (`S3__CACHE_TTL_SECONDS`).
-    pub fn ttl(&self) -> Duration {
+    pub(crate) fn ttl(&self) -> Duration {
         self.ttl
     }
 
@@ -141,12 +141,12 @@ impl S3Store {
         &self.client
     }
 
-    pub fn bucket(&self) -> &str {
+    pub(crate) fn bucket(&self) -> &str {
         &self.bucket
     }
 
     /// The object, or `None` when it does not exist.
-    pub async fn get(&self, key: &str) -> Result<Option<CachedImage>, StoreError> {
+    pub(crate) async fn get(&self, key: &str) -> Result<Option<CachedImage>, StoreError> {
         let result = self
             .client
             .get_object()
@@ -185,7 +185,7 @@ impl S3Store {
     }
 
     /// Writes the object unless it exists (`If-None-Match: *`), with its `Content-Type` and `Cache-Control`.
-    pub async fn put_if_absent(
+    pub(crate) async fn put_if_absent(
         &self,
         key: &str,
         bytes: Bytes,
@@ -212,13 +212,13 @@ impl S3Store {
     }
 
     /// Whether the object exists (a HEAD: no bytes move).
-    pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.last_modified(key).await?.is_some())
     }
 
     /// The object's `LastModified` (the epoch when S3 gives none), or `None` when it does not
     /// exist (a HEAD: no bytes move).
-    pub async fn last_modified(&self, key: &str) -> Result<Option<SystemTime>, StoreError> {
+    pub(crate) async fn last_modified(&self, key: &str) -> Result<Option<SystemTime>, StoreError> {
         match self
             .client
             .head_object()
@@ -240,7 +240,7 @@ impl S3Store {
     }
 
     /// One page (up to 1000 objects) of the keys under `prefix`, from `start` (the previous page's `next`).
-    pub async fn list_page(
+    pub(crate) async fn list_page(
         &self,
         prefix: &str,
         start: Option<String>,
@@ -278,7 +278,10 @@ impl S3Store {
     }
 
     /// Deletes up to 1000 objects in one `DeleteObjects` call; returns the keys S3 refused, with why.
-    pub async fn delete_batch(&self, keys: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+    pub(crate) async fn delete_batch(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
         use aws_sdk_s3::types::{Delete, ObjectIdentifier};
         let first = keys.first().cloned().unwrap_or_default();
         let objects = keys
@@ -321,17 +324,6 @@ impl S3Store {
                 )
             })
             .collect())
-    }
-
-    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| call_error("delete", key, e))
     }
 
     /// Whether the bucket answers (for `/readyz`).

@@ -84,7 +84,7 @@ impl S3Settings {
     /// (`{S3__ENDPOINT_URL}/{bucket}`) with a custom endpoint, as emulators and MinIO serve it;
     /// virtual-hosted (`https://{bucket}.s3.{region}.amazonaws.com`) on AWS, or path-style on the
     /// regional endpoint for a bucket name with dots, which no virtual-hosted TLS certificate covers.
-    pub fn public_base_url(&self) -> String {
+    pub(crate) fn public_base_url(&self) -> String {
         if let Some(url) = &self.public_base_url {
             return url.trim_end_matches('/').to_string();
         }
@@ -114,7 +114,7 @@ impl Default for CacheSettings {
 }
 
 impl S3Settings {
-    pub fn validate(&self) -> Result<(), Invalid> {
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
         check(
             is_bucket_name(&self.bucket_name),
             "AWS_S3_BUCKET_NAME",

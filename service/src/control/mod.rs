@@ -95,7 +95,7 @@ pub type ChangeError = ControlError;
 impl ControlPlane {
     /// Joins the fleet: reads the manifest (waiting at most [`STARTUP_PATIENCE`] for the bucket),
     /// seeds it, applies it, and starts polling, flushing and the heartbeat.
-    pub async fn start(
+    pub(crate) async fn start(
         store: ControlStore,
         settings: ControlSettings,
         address: std::net::SocketAddr,
@@ -160,7 +160,7 @@ impl ControlPlane {
                 .await?;
         }
         let experiment = self.experiments.current();
-        let seeded_experiment = self.experiments.from_file().then(|| experiment.clone());
+        let seeded_experiment = self.experiments.is_from_file().then(|| experiment.clone());
         let actor = self.actor();
         let changed = self
             .store

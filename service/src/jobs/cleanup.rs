@@ -85,7 +85,7 @@ impl Reason {
 }
 
 /// Runs the three steps; stops between pages and batches when the run is told to stop.
-pub async fn run(
+pub(crate) async fn run(
     deps: &Deps,
     options: &CleanupOptions,
     now: SystemTime,
@@ -248,7 +248,7 @@ async fn expire_counts(
 /// Which objects go: every object older than `ttl` at `now`, and of the renders of one design,
 /// listing and format, all but the newest. Keys that do not have the card shape
 /// (`card-images/{design}/{listing}/{fingerprint}.{ext}`) are only ever expired.
-pub fn plan(objects: &[ObjectInfo], now: SystemTime, ttl: Duration) -> Vec<Doomed> {
+pub(crate) fn plan(objects: &[ObjectInfo], now: SystemTime, ttl: Duration) -> Vec<Doomed> {
     let expired = |o: &ObjectInfo| {
         now.duration_since(o.last_modified)
             .is_ok_and(|age| age > ttl)

@@ -27,7 +27,7 @@ use crate::cache::StoreError;
 use crate::cache::s3::{call_error, is_precondition_failed};
 
 /// Lease objects live here, outside `card-images/`, so the cleanup job never sees them.
-pub const PREFIX: &str = card_bucket::layout::JOB_LEASES;
+pub(crate) const PREFIX: &str = card_bucket::layout::JOB_LEASES;
 
 /// What a lease object says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,22 +35,22 @@ pub struct LeaseBody {
     /// The run holding (or that last held) the lease, unique across instances.
     pub holder: String,
     /// The instance the run belongs to, for people reading `GET /admin/jobs`.
-    pub instance: String,
+    pub(crate) instance: String,
     /// Seconds since the epoch.
-    pub acquired_at: u64,
+    pub(crate) acquired_at: u64,
     /// Seconds since the epoch; past it anyone may take the lease over.
-    pub expires_at: u64,
+    pub(crate) expires_at: u64,
     /// Set when the holder finished; the lease is free.
     #[serde(default)]
     pub released: bool,
     /// The latest scheduled slot (seconds since the epoch) a run started for, carried across holders.
     #[serde(default)]
-    pub last_slot: Option<u64>,
+    pub(crate) last_slot: Option<u64>,
 }
 
 impl LeaseBody {
     /// Whether another run may take the lease at `now`.
-    pub fn is_free(&self, now: SystemTime) -> bool {
+    pub(crate) fn is_free(&self, now: SystemTime) -> bool {
         self.released || self.expires_at <= secs(now)
     }
 }
@@ -91,7 +91,7 @@ impl LeaseStore {
         Self { client, bucket }
     }
 
-    pub fn key(job: &str) -> String {
+    pub(crate) fn key(job: &str) -> String {
         format!("{PREFIX}{job}.json")
     }
 
@@ -301,7 +301,7 @@ fn same_etag(a: &str, b: &str) -> bool {
 }
 
 /// Seconds since the epoch (0 before it).
-pub fn secs(t: SystemTime) -> u64 {
+pub(crate) fn secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 

@@ -6,11 +6,11 @@
 //! a stop flag it checks between items (shutdown, a lost lease) and a record in the history that
 //! `GET /admin/jobs` lists. [`JobStats`] counts runs, durations and items for metrics.
 
-pub mod cleanup;
-pub mod lease;
-pub mod schedule;
-pub mod settings;
-pub mod warm_cache;
+pub(crate) mod cleanup;
+pub(crate) mod lease;
+pub(crate) mod schedule;
+pub(crate) mod settings;
+pub(crate) mod warm_cache;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -28,7 +28,8 @@ use crate::listings::{Listing, ListingSource};
 use cleanup::{CleanupOptions, CleanupReport};
 use lease::{Acquired, Lease, LeaseBody, LeaseStore, secs};
 use schedule::{Clock, Schedule, Timetable};
-pub use settings::{CleanupSettings, JobsSettings, Variants, WarmCacheSettings};
+pub(crate) use settings::JobsSettings;
+pub use settings::Variants;
 use warm_cache::{WarmCacheOptions, WarmCacheReport};
 
 /// The jobs, as named in URLs, lease keys and run records.
@@ -42,7 +43,8 @@ pub enum JobKind {
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::WarmCache, JobKind::Cleanup, JobKind::Invalidate];
+    pub(crate) const ALL: [JobKind; 3] =
+        [JobKind::WarmCache, JobKind::Cleanup, JobKind::Invalidate];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -54,7 +56,7 @@ impl JobKind {
 
     /// Jobs that take the lease: one run at a time across instances. An invalidation re-renders one
     /// listing, is idempotent, and may run anywhere, several at once.
-    pub fn is_leased(self) -> bool {
+    pub(crate) fn is_leased(self) -> bool {
         self != Self::Invalidate
     }
 
@@ -148,15 +150,15 @@ pub struct ProgressSnapshot {
 }
 
 impl Progress {
-    pub fn set_total(&self, total: usize) {
+    pub(crate) fn set_total(&self, total: usize) {
         self.total.store(total, Ordering::Relaxed);
     }
 
-    pub fn advance(&self, items: usize) {
+    pub(crate) fn advance(&self, items: usize) {
         self.done.fetch_add(items, Ordering::Relaxed);
     }
 
-    pub fn fail(&self) {
+    pub(crate) fn fail(&self) {
         self.failed.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -171,13 +173,13 @@ impl Progress {
 
 /// Tells a run to stop between items; the first reason given is the one reported.
 #[derive(Debug, Default)]
-pub struct StopFlag {
+pub(crate) struct StopFlag {
     set: AtomicBool,
     reason: Mutex<Option<String>>,
 }
 
 impl StopFlag {
-    pub fn stop(&self, reason: &str) {
+    pub(crate) fn stop(&self, reason: &str) {
         let mut slot = lock(&self.reason);
         if slot.is_none() {
             *slot = Some(reason.to_string());
@@ -185,7 +187,7 @@ impl StopFlag {
         self.set.store(true, Ordering::Relaxed);
     }
 
-    pub fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.set.load(Ordering::Relaxed)
     }
 
@@ -195,15 +197,15 @@ impl StopFlag {
 }
 
 /// What a job function gets from the runner.
-pub struct RunContext {
-    pub progress: Arc<Progress>,
+pub(crate) struct RunContext {
+    pub(crate) progress: Arc<Progress>,
     stop: Arc<StopFlag>,
     /// Shared by every background render of this instance: half the browser pages.
     background: Arc<Semaphore>,
 }
 
 impl RunContext {
-    pub fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         self.stop.is_set()
     }
 }
@@ -212,12 +214,12 @@ impl RunContext {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord {
     pub id: String,
-    pub job: JobKind,
-    pub trigger: Trigger,
-    pub instance: String,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    pub duration_ms: Option<u64>,
+    pub(crate) job: JobKind,
+    pub(crate) trigger: Trigger,
+    pub(crate) instance: String,
+    pub(crate) started_at: String,
+    pub(crate) finished_at: Option<String>,
+    pub(crate) duration_ms: Option<u64>,
     pub status: RunStatus,
     /// Why it failed, was skipped or cancelled.
     pub message: Option<String>,
@@ -227,31 +229,31 @@ pub struct RunRecord {
 
 /// Counters of one job since start, for metrics (plain atomics a `/metrics` endpoint can read).
 #[derive(Debug, Default)]
-pub struct JobCounters {
+pub(crate) struct JobCounters {
     /// Runs that did their work (succeeded, with failures, failed or cancelled); skips are apart.
-    pub runs: AtomicU64,
-    pub failed_runs: AtomicU64,
-    pub skipped_runs: AtomicU64,
-    pub run_millis: AtomicU64,
+    pub(crate) runs: AtomicU64,
+    pub(crate) failed_runs: AtomicU64,
+    pub(crate) skipped_runs: AtomicU64,
+    pub(crate) run_millis: AtomicU64,
     /// Items done (rendered, found cached, deleted or failed).
-    pub items: AtomicU64,
-    pub failed_items: AtomicU64,
+    pub(crate) items: AtomicU64,
+    pub(crate) failed_items: AtomicU64,
     /// Seconds since the epoch of the last run that ended without failures; 0 before one.
-    pub last_success: AtomicU64,
+    pub(crate) last_success: AtomicU64,
 }
 
 #[derive(Debug, Default)]
-pub struct JobStats {
+pub(crate) struct JobStats {
     counters: [JobCounters; 3],
 }
 
 impl JobStats {
-    pub fn get(&self, job: JobKind) -> &JobCounters {
+    pub(crate) fn get(&self, job: JobKind) -> &JobCounters {
         &self.counters[job.index()]
     }
 
     /// As JSON: `{"warm-cache": {"runs": …}, …}`.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         JobKind::ALL
             .iter()
@@ -313,14 +315,14 @@ struct Active {
 
 /// What jobs work with: this instance's cards and listings, shared with the HTTP side.
 #[derive(Clone)]
-pub struct Deps {
-    pub cards: Arc<CardService>,
-    pub listings: ListingSource,
+pub(crate) struct Deps {
+    pub(crate) cards: Arc<CardService>,
+    pub(crate) listings: ListingSource,
     /// `TEMPLATES__DEFAULT`: what `Variants::Default` warms.
-    pub default_design: String,
+    pub(crate) default_design: String,
     /// `CONTROL__COUNTS_RETENTION_DAYS` with the control plane on: cleanup deletes the counters of
     /// experiments ended longer ago. `None`: cleanup never touches `control/`.
-    pub counts_retention: Option<Duration>,
+    pub(crate) counts_retention: Option<Duration>,
 }
 
 /// The job runner of one instance: history, stats, leases, the stop signal.
@@ -355,7 +357,12 @@ impl std::ops::Deref for Jobs {
 impl Jobs {
     /// The runner for these settings; leases live in `s3`'s bucket. Background renders take at
     /// most half of the browser's `pages`.
-    pub fn new(settings: JobsSettings, pages: usize, deps: Deps, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(
+        settings: JobsSettings,
+        pages: usize,
+        deps: Deps,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let leases = deps
             .cards
             .s3
@@ -377,33 +384,33 @@ impl Jobs {
     }
 
     /// What this instance's jobs work with.
-    pub fn deps(&self) -> &Deps {
+    pub(crate) fn deps(&self) -> &Deps {
         &self.deps
     }
 
-    pub fn instance(&self) -> &str {
+    pub(crate) fn instance(&self) -> &str {
         &self.instance
     }
 
-    pub fn stats(&self) -> &JobStats {
+    pub(crate) fn stats(&self) -> &JobStats {
         &self.stats
     }
 
-    pub fn clock(&self) -> &Arc<dyn Clock> {
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }
 
-    pub fn settings(&self) -> &JobsSettings {
+    pub(crate) fn settings(&self) -> &JobsSettings {
         &self.settings
     }
 
     /// The lease store, when S3 is on.
-    pub fn leases(&self) -> Option<&LeaseStore> {
+    pub(crate) fn leases(&self) -> Option<&LeaseStore> {
         self.leases.as_ref()
     }
 
     /// The scheduled run's request for `job`.
-    pub fn scheduled_request(&self, job: JobKind) -> Option<RunRequest> {
+    pub(crate) fn scheduled_request(&self, job: JobKind) -> Option<RunRequest> {
         match job {
             JobKind::WarmCache => Some(RunRequest::WarmCache(WarmCacheOptions::from_settings(
                 &self.settings.warm_cache,
@@ -414,14 +421,14 @@ impl Jobs {
     }
 
     /// The designs an invalidated listing is re-rendered in: those the warm-up renders.
-    pub fn invalidation_variants(&self) -> Variants {
+    pub(crate) fn invalidation_variants(&self) -> Variants {
         self.settings.warm_cache.variants.clone()
     }
 
     /// The schedules this instance keeps: `(job, schedule)`. An instance that cannot do a job
     /// (warm-cache without a browser, cleanup without S3) does not compete for its lease, so one
     /// that can always gets it.
-    pub fn schedules(&self) -> Vec<(JobKind, Schedule)> {
+    pub(crate) fn schedules(&self) -> Vec<(JobKind, Schedule)> {
         let mut out = Vec::new();
         for (job, schedule, able) in [
             (
@@ -443,7 +450,7 @@ impl Jobs {
     }
 
     /// Starts the scheduler (when `JOBS__ENABLED`); it stops at [`Jobs::shutdown`].
-    pub fn start_scheduler(&self) {
+    pub(crate) fn start_scheduler(&self) {
         if !self.settings.enabled {
             tracing::info!("JOBS__ENABLED=false: no job runs on a schedule");
             return;
@@ -804,7 +811,7 @@ impl Jobs {
     }
 
     /// Runs in progress (with live progress) and finished runs, newest first.
-    pub fn runs(&self) -> Vec<RunRecord> {
+    pub(crate) fn runs(&self) -> Vec<RunRecord> {
         let mut runs: Vec<RunRecord> = lock(&self.active)
             .iter()
             .map(|a| RunRecord {
@@ -819,7 +826,7 @@ impl Jobs {
         runs
     }
 
-    pub fn find(&self, id: &str) -> Option<RunRecord> {
+    pub(crate) fn find(&self, id: &str) -> Option<RunRecord> {
         self.runs().into_iter().find(|r| r.id == id)
     }
 
@@ -845,7 +852,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// `2025-06-15T03:00:00.000Z`.
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

@@ -48,7 +48,7 @@ impl Schedule {
     /// Parses the classic five fields (minute hour day-of-month month day-of-week, 0 or 7 = Sunday),
     /// names (`SUN`, `JAN`) and nicknames (`@daily`, `@weekly`). A sixth field is refused: read as
     /// seconds it would turn "daily at 03:00" into "every hour at minute 3".
-    pub fn parse(pattern: &str) -> Result<Self, String> {
+    pub(crate) fn parse(pattern: &str) -> Result<Self, String> {
         let cron = CronParser::builder()
             .seconds(Seconds::Disallowed)
             .year(Year::Disallowed)
@@ -61,17 +61,17 @@ impl Schedule {
         })
     }
 
-    pub fn pattern(&self) -> &str {
+    pub(crate) fn pattern(&self) -> &str {
         &self.pattern
     }
 
     /// In words, for `GET /admin/jobs` ("At 03:00").
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         self.cron.describe()
     }
 
     /// The first matching time strictly after `after`.
-    pub fn next_after(&self, after: SystemTime) -> Option<SystemTime> {
+    pub(crate) fn next_after(&self, after: SystemTime) -> Option<SystemTime> {
         let after: DateTime<Utc> = after.into();
         self.cron
             .find_next_occurrence(&after, false)
@@ -81,14 +81,14 @@ impl Schedule {
 }
 
 /// Where the scheduler, leases and cleanup get the time from.
-pub trait Clock: Send + Sync + 'static {
+pub(crate) trait Clock: Send + Sync + 'static {
     fn now(&self) -> SystemTime;
     /// Resolves at `deadline` or earlier; callers look at [`Clock::now`] again and sleep on.
     fn sleep_until(&self, deadline: SystemTime) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
 /// The system clock.
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
@@ -105,22 +105,25 @@ impl Clock for SystemClock {
 }
 
 /// A clock that moves only when told to: tests set the time and sleepers wake when it passes their deadline.
-pub struct ManualClock {
+#[cfg(test)]
+pub(crate) struct ManualClock {
     now: watch::Sender<SystemTime>,
 }
 
+#[cfg(test)]
 impl ManualClock {
-    pub fn new(start: SystemTime) -> Self {
+    pub(crate) fn new(start: SystemTime) -> Self {
         Self {
             now: watch::Sender::new(start),
         }
     }
 
-    pub fn set(&self, now: SystemTime) {
+    pub(crate) fn set(&self, now: SystemTime) {
         self.now.send_replace(now);
     }
 }
 
+#[cfg(test)]
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
         *self.now.borrow()
@@ -136,13 +139,13 @@ impl Clock for ManualClock {
 }
 
 /// Each scheduled job with the next time it is due.
-pub struct Timetable {
+pub(crate) struct Timetable {
     entries: Vec<(JobKind, Schedule, Option<SystemTime>)>,
 }
 
 impl Timetable {
     /// Times counted from `now`: a slot that passed while the service was down is not caught up.
-    pub fn new(jobs: Vec<(JobKind, Schedule)>, now: SystemTime) -> Self {
+    pub(crate) fn new(jobs: Vec<(JobKind, Schedule)>, now: SystemTime) -> Self {
         let entries = jobs
             .into_iter()
             .map(|(job, schedule)| {
@@ -155,7 +158,7 @@ impl Timetable {
 
     /// The jobs due at `now`, each with the slot it runs for (the scheduled time, the same on every
     /// instance). Slots missed while asleep (a suspended machine) give one late run, not a burst.
-    pub fn due(&mut self, now: SystemTime) -> Vec<(JobKind, SystemTime)> {
+    pub(crate) fn due(&mut self, now: SystemTime) -> Vec<(JobKind, SystemTime)> {
         let mut due = Vec::new();
         for (job, schedule, next) in &mut self.entries {
             if let Some(slot) = *next
@@ -169,13 +172,13 @@ impl Timetable {
     }
 
     /// When the next job is due; `None` when no expression matches any future time.
-    pub fn next_wakeup(&self) -> Option<SystemTime> {
+    pub(crate) fn next_wakeup(&self) -> Option<SystemTime> {
         self.entries.iter().filter_map(|(_, _, next)| *next).min()
     }
 }
 
 /// Calls `fire(job, slot)` whenever a job is due, until `stop` turns true.
-pub async fn run(
+pub(crate) async fn run(
     mut table: Timetable,
     clock: Arc<dyn Clock>,
     mut stop: watch::Receiver<bool>,

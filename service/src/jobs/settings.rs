@@ -137,7 +137,7 @@ impl From<Variants> for String {
 }
 
 impl JobsSettings {
-    pub fn validate(&self) -> Result<(), Invalid> {
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
         check(
             (1..=10_000).contains(&self.warm_cache.limit),
             "JOBS__WARM_CACHE__LIMIT",

@@ -29,7 +29,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
 /// The designs a warm-up renders. The one place that decides what "every live variant" means,
 /// so it can follow the experiments as they grow.
-pub fn designs_to_warm(deps: &Deps, variants: &Variants) -> Result<Vec<Arc<LoadedDesign>>, String> {
+pub(crate) fn designs_to_warm(
+    deps: &Deps,
+    variants: &Variants,
+) -> Result<Vec<Arc<LoadedDesign>>, String> {
     let registry = deps.cards.designs();
     let live = |name: &str| {
         registry
@@ -80,7 +83,7 @@ pub struct WarmCacheReport {
     pub listings: usize,
     pub designs: Vec<String>,
     /// Listings × designs.
-    pub items: usize,
+    pub(crate) items: usize,
     pub rendered: usize,
     /// Found in the memory tier or S3 (or rendered meanwhile by a live request).
     pub already_cached: usize,
@@ -96,7 +99,7 @@ enum Warmed {
 }
 
 /// Ranks the listings, then warms them.
-pub async fn run(
+pub(crate) async fn run(
     deps: &Deps,
     options: &WarmCacheOptions,
     ctx: &RunContext,
@@ -112,7 +115,7 @@ pub async fn run(
 
 /// Steps 2 and 3 for these listings (also the re-render after an invalidation). A failing item is
 /// reported and the rest continue; the run stops between items when told to.
-pub async fn warm(
+pub(crate) async fn warm(
     deps: &Deps,
     listings: Vec<Arc<Listing>>,
     variants: &Variants,

@@ -15,7 +15,7 @@ pub struct FileListings {
 
 impl FileListings {
     /// Reads the file now, so a bad path or bad JSON stops start-up.
-    pub fn open(path: PathBuf) -> Result<Self, ListingError> {
+    pub(crate) fn open(path: PathBuf) -> Result<Self, ListingError> {
         let (mtime, listings) = Self::read(&path)?;
         Ok(Self {
             path,
@@ -66,11 +66,11 @@ impl FileListings {
         }
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<Arc<Listing>>, ListingError> {
+    pub(crate) async fn get(&self, id: &str) -> Result<Option<Arc<Listing>>, ListingError> {
         Ok(self.current().await.get(id))
     }
 
-    pub async fn top(
+    pub(crate) async fn top(
         &self,
         metric: Metric,
         limit: usize,

@@ -12,41 +12,41 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use api::ApiListings;
-pub use file::FileListings;
+pub(crate) use file::FileListings;
 
-pub use settings::ListingSettings;
+pub(crate) use settings::ListingSettings;
 
 /// The embedded default data set: `service/data/sample-listings.json`.
-pub const SAMPLE_LISTINGS_JSON: &str = include_str!("../../data/sample-listings.json");
+pub(crate) const SAMPLE_LISTINGS_JSON: &str = include_str!("../../data/sample-listings.json");
 
 /// One listing as Deal Brain publishes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Listing {
     pub id: String,
-    pub title: String,
+    pub(crate) title: String,
     #[serde(default)]
-    pub price_usd: Option<f64>,
+    pub(crate) price_usd: Option<f64>,
     #[serde(default = "usd")]
-    pub currency: String,
+    pub(crate) currency: String,
     #[serde(default)]
-    pub cpu_name: Option<String>,
+    pub(crate) cpu_name: Option<String>,
     #[serde(default)]
-    pub cpu_mark: Option<u32>,
+    pub(crate) cpu_mark: Option<u32>,
     #[serde(default)]
-    pub ram_gb: Option<u32>,
+    pub(crate) ram_gb: Option<u32>,
     #[serde(default)]
-    pub storage_gb: Option<u32>,
+    pub(crate) storage_gb: Option<u32>,
     #[serde(default)]
-    pub storage_type: Option<String>,
+    pub(crate) storage_type: Option<String>,
     #[serde(default)]
-    pub condition: Option<String>,
+    pub(crate) condition: Option<String>,
     #[serde(default)]
-    pub seller: Option<String>,
+    pub(crate) seller: Option<String>,
     /// `https://…` (fetched from an allowed host) or `sample:NAME` (an embedded sample image).
     #[serde(default)]
     pub image_url: Option<String>,
     #[serde(default)]
-    pub updated_at: Option<String>,
+    pub(crate) updated_at: Option<String>,
 }
 
 fn usd() -> String {
@@ -61,7 +61,7 @@ impl Listing {
     }
 
     /// Price in cents, rounded; none when missing or not a sane amount.
-    pub fn price_cents(&self) -> Option<u64> {
+    pub(crate) fn price_cents(&self) -> Option<u64> {
         let price = self
             .price_usd
             .filter(|p| p.is_finite() && *p >= 0.0 && *p < 1e12)?;
@@ -69,7 +69,7 @@ impl Listing {
     }
 
     /// The value of a ranking metric, for `top`.
-    pub fn metric(&self, metric: Metric) -> Option<f64> {
+    pub(crate) fn metric(&self, metric: Metric) -> Option<f64> {
         match metric {
             Metric::CpuMarkPerDollar => self.cpu_mark_per_dollar(),
             Metric::CpuMark => self.cpu_mark.map(f64::from),
@@ -112,7 +112,7 @@ impl std::str::FromStr for Metric {
 }
 
 /// `true` when `id` matches `[A-Za-z0-9_-]{1,64}` (request parsing lives in `card-request`, fuzzed).
-pub use card_request::is_valid_id;
+pub(crate) use card_request::is_valid_id;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListingError {
@@ -140,7 +140,7 @@ pub struct StaticListings {
 
 impl StaticListings {
     /// Reads `{"listings": [...]}` or, as the API may answer, a bare array of listings.
-    pub fn from_json(json: &str) -> Result<Self, ListingError> {
+    pub(crate) fn from_json(json: &str) -> Result<Self, ListingError> {
         // The first character picks the shape, so an error inside a listing keeps serde's
         // precise message and position. (Serde reads a struct from an array too, so without
         // this a bare array failed as "invalid type: map, expected a sequence".)
@@ -162,7 +162,7 @@ impl StaticListings {
         Self::new(listings)
     }
 
-    pub fn new(listings: Vec<Listing>) -> Result<Self, ListingError> {
+    pub(crate) fn new(listings: Vec<Listing>) -> Result<Self, ListingError> {
         let mut by_id = std::collections::HashMap::with_capacity(listings.len());
         let mut ordered = Vec::with_capacity(listings.len());
         for listing in listings {
@@ -190,7 +190,7 @@ impl StaticListings {
             .unwrap_or_else(|e| panic!("embedded sample listings: {e}"))
     }
 
-    pub fn get(&self, id: &str) -> Option<Arc<Listing>> {
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Listing>> {
         self.by_id.get(id).cloned()
     }
 
@@ -226,7 +226,7 @@ pub enum ListingSource {
 }
 
 impl ListingSource {
-    pub fn from_settings(settings: &ListingSettings) -> Result<Self, ListingError> {
+    pub(crate) fn from_settings(settings: &ListingSettings) -> Result<Self, ListingError> {
         let source = settings.source.trim();
         if source == "embedded" {
             Ok(Self::Static(Arc::new(StaticListings::embedded())))
@@ -240,7 +240,7 @@ impl ListingSource {
         }
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<Arc<Listing>>, ListingError> {
+    pub(crate) async fn get(&self, id: &str) -> Result<Option<Arc<Listing>>, ListingError> {
         match self {
             Self::Static(s) => Ok(s.get(id)),
             Self::File(f) => f.get(id).await,

@@ -25,7 +25,7 @@ impl Default for ListingSettings {
 }
 
 impl ListingSettings {
-    pub fn validate(&self) -> Result<(), Invalid> {
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
         check(
             !self.source.is_empty(),
             "LISTINGS__SOURCE",

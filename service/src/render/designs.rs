@@ -86,13 +86,13 @@ pub enum LoadError {
 
 /// A compiled, checked design ready to render.
 pub struct LoadedDesign {
-    pub name: String,
+    pub(crate) name: String,
     pub version: String,
-    pub size: CardSize,
+    pub(crate) size: CardSize,
     /// Hex SHA-256 of the component bytes: part of every card fingerprint.
-    pub digest: String,
-    pub loaded_at: std::time::SystemTime,
-    pub component_bytes: usize,
+    pub(crate) digest: String,
+    pub(crate) loaded_at: std::time::SystemTime,
+    pub(crate) component_bytes: usize,
     /// The component as loaded, kept so a rollback can write it back to `TEMPLATES__DIR`.
     source: Arc<[u8]>,
     pre: CardPre<HostState>,
@@ -133,7 +133,7 @@ const HISTORY: usize = 5;
 
 /// Why a registry operation other than loading failed.
 #[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
+pub(crate) enum RegistryError {
     #[error("no design named `{0}` is live")]
     NotLive(String),
     #[error("design `{0}` has no earlier version to roll back to")]
@@ -185,14 +185,14 @@ impl DesignRegistry {
 
     /// Loads every `NAME.wasm` in `TEMPLATES__DIR`; a file that fails is logged and skipped.
     /// Returns the names loaded and the failures.
-    pub fn load_dir(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
+    pub(crate) fn load_dir(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
         self.rescan()
     }
 
     /// Loads the `.wasm` files of `TEMPLATES__DIR` that are new or changed (size or modification
     /// time) since the last scan. A file whose bytes match the live version is skipped; one that
     /// fails validation leaves the live version in place. Blocking.
-    pub fn rescan(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
+    pub(crate) fn rescan(&self) -> (Vec<String>, Vec<(PathBuf, LoadError)>) {
         let mut loaded = Vec::new();
         let mut failed = Vec::new();
         let entries = match std::fs::read_dir(&self.settings.dir) {
@@ -255,15 +255,19 @@ impl DesignRegistry {
 
     /// Checks a design and swaps it in; the same bytes as the live version are a no-op.
     /// Blocking (compiles and smoke-renders): call off the async threads.
-    pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedDesign>, LoadError> {
+    pub(crate) fn load_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<Arc<LoadedDesign>, LoadError> {
         if let Some(live) = self.get(name)
             && live.digest == hex::encode(Sha256::digest(bytes))
         {
             return Ok(live);
         }
-        let template = self.validate(name, bytes)?;
-        self.swap_in(template.clone());
-        Ok(template)
+        let design = self.validate(name, bytes)?;
+        self.swap_in(design.clone());
+        Ok(design)
     }
 
     /// Compiles (or reuses the cached `.cwasm`) and checks a design without making it live:
@@ -280,7 +284,7 @@ impl DesignRegistry {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::MissingExport(e.to_string()))?;
         let pre = CardPre::new(pre).map_err(|e| LoadError::MissingExport(e.to_string()))?;
-        let mut template = LoadedDesign {
+        let mut design = LoadedDesign {
             name: name.into(),
             version: String::new(),
             size: CardSize {
@@ -294,7 +298,7 @@ impl DesignRegistry {
             pre,
         };
         let info = self
-            .describe(&template)
+            .describe(&design)
             .map_err(|e| LoadError::Describe(e.to_string()))?;
         if info.name != name {
             return Err(LoadError::NameMismatch {
@@ -305,22 +309,22 @@ impl DesignRegistry {
         if info.size != CARD_SIZE {
             return Err(LoadError::InvalidSize(info.size.width, info.size.height));
         }
-        template.version = info.version;
-        template.size = info.size;
-        let template = Arc::new(template);
+        design.version = info.version;
+        design.size = info.size;
+        let design = Arc::new(design);
         // A design that cannot render the reference cards must never replace a live one.
         for input in smoke_inputs() {
-            self.render(&template, &input)
+            self.render(&design, &input)
                 .map_err(LoadError::SmokeRender)?;
         }
-        Ok(template)
+        Ok(design)
     }
 
-    /// Makes a validated `template` the live version; the one it replaces goes to the history.
-    pub fn swap_in(&self, template: Arc<LoadedDesign>) {
+    /// Makes a validated `design` the live version; the one it replaces goes to the history.
+    pub(crate) fn swap_in(&self, design: Arc<LoadedDesign>) {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         let mut next = (**live).clone();
-        if let Some(previous) = next.insert(template.name.clone(), template) {
+        if let Some(previous) = next.insert(design.name.clone(), design) {
             let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
             let versions = history.entry(previous.name.clone()).or_default();
             versions.push(previous);
@@ -332,7 +336,7 @@ impl DesignRegistry {
     }
 
     /// Puts the previous version back and writes it to `TEMPLATES__DIR` so a restart keeps it.
-    pub fn rollback(&self, name: &str) -> Result<Arc<LoadedDesign>, RegistryError> {
+    pub(crate) fn rollback(&self, name: &str) -> Result<Arc<LoadedDesign>, RegistryError> {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         if !live.contains_key(name) {
             return Err(RegistryError::NotLive(name.into()));
@@ -352,7 +356,7 @@ impl DesignRegistry {
     }
 
     /// Takes a design out of service and moves its file aside (`TEMPLATES__DIR/.retired/`).
-    pub fn remove(&self, name: &str) -> Result<Arc<LoadedDesign>, RegistryError> {
+    pub(crate) fn remove(&self, name: &str) -> Result<Arc<LoadedDesign>, RegistryError> {
         let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
         let mut next = (**live).clone();
         let removed = next
@@ -386,24 +390,19 @@ impl DesignRegistry {
     }
 
     /// Writes a design's component to `TEMPLATES__DIR/NAME.wasm` (write, then rename).
-    pub fn persist(&self, template: &LoadedDesign) -> std::io::Result<()> {
-        let path = self.settings.dir.join(format!("{}.wasm", template.name));
-        write_atomically(&self.settings.dir, &path, &template.source)
+    pub(crate) fn persist(&self, design: &LoadedDesign) -> std::io::Result<()> {
+        let path = self.settings.dir.join(format!("{}.wasm", design.name));
+        write_atomically(&self.settings.dir, &path, &design.source)
     }
 
     /// Earlier versions of a design, oldest first.
-    pub fn history(&self, name: &str) -> Vec<Arc<LoadedDesign>> {
+    pub(crate) fn history(&self, name: &str) -> Vec<Arc<LoadedDesign>> {
         self.history
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(name)
             .cloned()
             .unwrap_or_default()
-    }
-
-    /// The designs directory.
-    pub fn dir(&self) -> &Path {
-        &self.settings.dir
     }
 
     /// The live version of a design.
@@ -481,9 +480,9 @@ impl DesignRegistry {
         Duration::from_millis(self.settings.render_timeout_ms)
     }
 
-    fn describe(&self, template: &LoadedDesign) -> Result<TemplateInfo, DesignError> {
+    fn describe(&self, design: &LoadedDesign) -> Result<TemplateInfo, DesignError> {
         let mut store = self.store();
-        let card: Card = template
+        let card: Card = design
             .pre
             .instantiate(&mut store)
             .map_err(|e| self.classify(e))?;
@@ -491,13 +490,9 @@ impl DesignRegistry {
     }
 
     /// Runs the design's `render`. Blocking (≈ tens of µs; bounded by the epoch deadline): call from `spawn_blocking`.
-    pub fn render(
-        &self,
-        template: &LoadedDesign,
-        input: &CardInput,
-    ) -> Result<String, DesignError> {
+    pub fn render(&self, design: &LoadedDesign, input: &CardInput) -> Result<String, DesignError> {
         let mut store = self.store();
-        let card: Card = template
+        let card: Card = design
             .pre
             .instantiate(&mut store)
             .map_err(|e| self.classify(e))?;
@@ -564,7 +559,7 @@ fn has_meta_http_equiv(html: &str) -> bool {
 /// The reference cards every design must render before it goes live: a typical listing and the
 /// edge cases of the sample data (very long title, emoji, CJK, right-to-left, hostile markup, nothing
 /// but a title). They all carry the id `smoke-test`.
-pub fn smoke_inputs() -> Vec<CardInput> {
+pub(crate) fn smoke_inputs() -> Vec<CardInput> {
     let typical = smoke_input();
     let mut inputs = vec![typical.clone()];
     for title in [
@@ -630,7 +625,7 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
 }
 
 /// Rescans `TEMPLATES__DIR` every `interval` on the blocking pool until the registry is dropped.
-pub fn spawn_watcher(registry: &Arc<DesignRegistry>, interval: Duration) {
+pub(crate) fn spawn_watcher(registry: &Arc<DesignRegistry>, interval: Duration) {
     let weak = Arc::downgrade(registry);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);

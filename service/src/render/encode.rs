@@ -16,19 +16,19 @@ use tokio::sync::Semaphore;
 /// zlib level of the re-encode (zlib-rs): the level past which each step costs more CPU than the
 /// bytes it saves are worth to store, send and hold in memory ("PNG: size against speed" in
 /// docs/performance.md has the table).
-pub const ZLIB_LEVEL: u8 = 4;
+pub(crate) const ZLIB_LEVEL: u8 = 4;
 /// Row filter. Cards are mostly flat colour, gradients and text, which deflate finds as long runs
 /// without a filter; every filter measured came out bigger and slower (docs/performance.md).
-pub const FILTER: png::Filter = png::Filter::NoFilter;
+pub(crate) const FILTER: png::Filter = png::Filter::NoFilter;
 /// libwebp's speed/size knob (0 fastest … 6 smallest): the fastest, since a cold WebP is
 /// CPU-bound and the slower methods save a few KB for several times the time ("WebP: libwebp in
 /// the service" in docs/performance.md).
-pub const WEBP_METHOD: i32 = 0;
+pub(crate) const WEBP_METHOD: i32 = 0;
 /// Captures larger than this are not decoded (a card is a few MB of raw RGB).
 const MAX_DECODED_BYTES: usize = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
-pub enum EncodeError {
+pub(crate) enum EncodeError {
     #[error("decode the capture: {0}")]
     Decode(#[from] png::DecodingError),
     #[error("encode: {0}")]
@@ -45,7 +45,7 @@ pub enum EncodeError {
 /// Bounds re-encodes to the cores, so a burst of captures queues here instead of starving the
 /// Tokio workers' cores with a pile of blocking threads.
 #[derive(Clone)]
-pub struct Encoder {
+pub(crate) struct Encoder {
     slots: Arc<Semaphore>,
 }
 
@@ -57,7 +57,7 @@ impl Default for Encoder {
 
 impl Encoder {
     /// An encoder that runs at most `slots` encodes at a time (the default: one per core).
-    pub fn with_slots(slots: usize) -> Self {
+    pub(crate) fn with_slots(slots: usize) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(slots.max(1))),
         }
@@ -67,7 +67,11 @@ impl Encoder {
     /// logged: the encode is an optimisation, never a reason to fail a render. So does a capture
     /// still waiting for a slot at `deadline`: it is served as Chromium encoded it.
     /// Errs only when the blocking task itself is lost.
-    pub async fn png(&self, capture: Vec<u8>, deadline: Instant) -> Result<Vec<u8>, EncodeError> {
+    pub(crate) async fn png(
+        &self,
+        capture: Vec<u8>,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, EncodeError> {
         match self.run(capture, deadline, recompress_png).await? {
             (_, Ok(smaller)) => Ok(smaller),
             (capture, Err(e)) => {
@@ -80,7 +84,7 @@ impl Encoder {
     /// Encodes a PNG capture as lossy WebP at `quality` (1–100). There is no WebP to fall back
     /// to, so a failure is an error, and so is a capture still waiting for a slot at `deadline`
     /// ([`EncodeError::Deadline`]).
-    pub async fn webp(
+    pub(crate) async fn webp(
         &self,
         capture: Vec<u8>,
         quality: u8,
@@ -192,7 +196,7 @@ fn decode_png(capture: &[u8]) -> Result<Pixels, EncodeError> {
 }
 
 /// Decodes a PNG and encodes its pixels again at [`ZLIB_LEVEL`] with [`FILTER`].
-pub fn recompress_png(capture: &[u8]) -> Result<Vec<u8>, EncodeError> {
+pub(crate) fn recompress_png(capture: &[u8]) -> Result<Vec<u8>, EncodeError> {
     let pixels = decode_png(capture)?;
     let mut out = Vec::with_capacity(capture.len() / 2);
     let mut encoder = png::Encoder::new(&mut out, pixels.width, pixels.height);
@@ -207,7 +211,7 @@ pub fn recompress_png(capture: &[u8]) -> Result<Vec<u8>, EncodeError> {
 }
 
 /// Decodes a PNG and encodes its pixels as lossy WebP at `quality` with [`WEBP_METHOD`].
-pub fn png_to_webp(capture: &[u8], quality: u8) -> Result<Vec<u8>, EncodeError> {
+pub(crate) fn png_to_webp(capture: &[u8], quality: u8) -> Result<Vec<u8>, EncodeError> {
     encode_webp(&decode_png(capture)?, quality)
 }
 

@@ -16,7 +16,7 @@ use crate::render::settings::ImageSettings;
 include!(concat!(env!("OUT_DIR"), "/sample_images.rs"));
 
 /// An embedded sample image by file name.
-pub fn sample_image(name: &str) -> Option<&'static [u8]> {
+pub(crate) fn sample_image(name: &str) -> Option<&'static [u8]> {
     SAMPLE_IMAGES
         .iter()
         .find(|(n, _)| *n == name)
@@ -158,7 +158,7 @@ impl ImageFetcher {
 }
 
 /// The MIME type from the magic bytes; `None` for anything that is not a raster image we allow.
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn sniff(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Some("image/png")
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -178,7 +178,7 @@ fn without_url(e: reqwest::Error) -> String {
 }
 
 /// `true` for addresses a server on the public internet may have.
-pub fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();

@@ -26,14 +26,14 @@ use crate::render::settings::RenderSettings;
 /// Time spent in each step, for `Server-Timing`, logs and the per-stage metrics.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StageTimings {
-    pub image: Duration,
-    pub html: Duration,
+    pub(crate) image: Duration,
+    pub(crate) html: Duration,
     /// Waiting for a page and loading the document into it (`set_content` until `load`).
-    pub page: Duration,
+    pub(crate) page: Duration,
     /// Chromium's screenshot (`Page.captureScreenshot`), its bytes back through the driver.
-    pub capture: Duration,
+    pub(crate) capture: Duration,
     /// Encoding the capture in Rust (PNG and WebP; zero for JPEG, which Chromium encodes).
-    pub encode: Duration,
+    pub(crate) encode: Duration,
 }
 
 impl StageTimings {
@@ -49,7 +49,7 @@ impl StageTimings {
     }
 
     /// The `Server-Timing` entries for these steps.
-    pub fn server_timing(&self) -> String {
+    pub(crate) fn server_timing(&self) -> String {
         self.stages()
             .iter()
             .map(|(name, d)| format!("{name};dur={:.1}", d.as_secs_f64() * 1000.0))
@@ -60,13 +60,13 @@ impl StageTimings {
 
 /// A freshly rendered card.
 #[derive(Debug, Clone)]
-pub struct RenderedCard {
-    pub bytes: Bytes,
-    pub timings: StageTimings,
+pub(crate) struct RenderedCard {
+    pub(crate) bytes: Bytes,
+    pub(crate) timings: StageTimings,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum RenderError {
+pub(crate) enum RenderError {
     #[error("rendering is disabled (PLAYWRIGHT__ENABLED=false)")]
     Disabled,
     #[error("render queue is full")]
@@ -86,13 +86,13 @@ pub enum RenderError {
 
 impl RenderError {
     /// The render ran past its deadline (in the browser, or waiting for an encoder).
-    pub fn is_deadline(&self) -> bool {
+    pub(crate) fn is_deadline(&self) -> bool {
         matches!(self, Self::Browser(BrowserError::Deadline(_)))
     }
 }
 
 /// Turns a listing and a design into image bytes.
-pub struct CardRenderer {
+pub(crate) struct CardRenderer {
     designs: Arc<DesignRegistry>,
     browser: Option<Arc<BrowserPool>>,
     images: ImageFetcher,
@@ -104,7 +104,7 @@ pub struct CardRenderer {
 }
 
 impl CardRenderer {
-    pub fn new(
+    pub(crate) fn new(
         designs: Arc<DesignRegistry>,
         browser: Option<Arc<BrowserPool>>,
         images: ImageFetcher,
@@ -124,33 +124,33 @@ impl CardRenderer {
         }
     }
 
-    pub fn designs(&self) -> &Arc<DesignRegistry> {
+    pub(crate) fn designs(&self) -> &Arc<DesignRegistry> {
         &self.designs
     }
 
-    pub fn browser(&self) -> Option<&Arc<BrowserPool>> {
+    pub(crate) fn browser(&self) -> Option<&Arc<BrowserPool>> {
         self.browser.as_ref()
     }
 
-    pub fn quality(&self) -> u8 {
+    pub(crate) fn quality(&self) -> u8 {
         self.settings.quality
     }
 
-    pub fn brand(&self) -> &str {
+    pub(crate) fn brand(&self) -> &str {
         &self.settings.brand
     }
 
     /// Renders waiting or running now.
-    pub fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         let capacity =
             self.browser.as_ref().map_or(0, |b| b.capacity()) + self.settings.queue_depth;
         capacity.saturating_sub(self.admitted.available_permits())
     }
 
-    pub async fn render(
+    pub(crate) async fn render(
         &self,
         listing: &Listing,
-        template: &Arc<LoadedDesign>,
+        design: &Arc<LoadedDesign>,
         format: ImageFormat,
     ) -> Result<RenderedCard, RenderError> {
         let mut timings = StageTimings::default();
@@ -182,13 +182,13 @@ impl CardRenderer {
         let started = Instant::now();
         let input = card_input(listing, image_data_uri, &self.settings.brand);
         let registry = self.designs.clone();
-        let design = template.clone();
-        let html = tokio::task::spawn_blocking(move || registry.render(&design, &input))
+        let owned = design.clone();
+        let html = tokio::task::spawn_blocking(move || registry.render(&owned, &input))
             .await
             .map_err(|e| DesignError::Host(e.to_string()))
             .and_then(|r| r)
             .map_err(|source| RenderError::Design {
-                design: template.name.clone(),
+                design: design.name.clone(),
                 source,
             })?;
         timings.html = started.elapsed();

@@ -29,7 +29,7 @@ pub fn pids_with_arg(arg: &str) -> Vec<i32> {
 }
 
 /// Whether process `pid` exists (and is not a zombie) with `arg` on its command line.
-pub fn has_arg(pid: i32, arg: &str) -> bool {
+pub(crate) fn has_arg(pid: i32, arg: &str) -> bool {
     let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };
@@ -37,7 +37,7 @@ pub fn has_arg(pid: i32, arg: &str) -> bool {
 }
 
 /// The first argument of process `pid` that starts with `prefix`, whole.
-pub fn arg_with_prefix(pid: i32, prefix: &str) -> Option<String> {
+pub(crate) fn arg_with_prefix(pid: i32, prefix: &str) -> Option<String> {
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     cmdline
         .split(|b| *b == 0)

@@ -58,7 +58,7 @@ impl PlaywrightSettings {
     /// `NODE_OPTIONS` for the driver: `given` (the environment's) with
     /// `PLAYWRIGHT__DRIVER_NODE_OPTIONS` after it, so ours win where both set an option; `None`
     /// when there is nothing to add.
-    pub fn driver_node_options_env(&self, given: Option<&str>) -> Option<String> {
+    pub(crate) fn driver_node_options_env(&self, given: Option<&str>) -> Option<String> {
         let ours = self.driver_node_options.trim();
         if ours.is_empty() || ours.eq_ignore_ascii_case("none") {
             return None;
@@ -127,7 +127,7 @@ impl Default for DesignSettings {
 }
 
 impl DesignSettings {
-    pub fn cache_dir(&self) -> PathBuf {
+    pub(crate) fn cache_dir(&self) -> PathBuf {
         self.cache_dir
             .clone()
             .unwrap_or_else(|| self.dir.join(".cwasm"))
@@ -163,7 +163,7 @@ impl Default for ImageSettings {
 }
 
 impl ImageSettings {
-    pub fn allowed_hosts(&self) -> Vec<String> {
+    pub(crate) fn allowed_hosts(&self) -> Vec<String> {
         self.allowed_hosts
             .split(',')
             .map(|h| h.trim().to_ascii_lowercase())
@@ -199,7 +199,7 @@ impl Default for RenderSettings {
 }
 
 impl PlaywrightSettings {
-    pub fn validate(&self) -> Result<(), Invalid> {
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
         check(
             (1..=16).contains(&self.max_concurrent_browsers),
             "PLAYWRIGHT__MAX_CONCURRENT_BROWSERS",
@@ -247,7 +247,7 @@ impl PlaywrightSettings {
 }
 
 impl DesignSettings {
-    pub fn validate(&self) -> Result<(), Invalid> {
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
         check(
             card_request::is_design_name(&self.default),
             "TEMPLATES__DEFAULT",
@@ -272,13 +272,13 @@ impl DesignSettings {
 }
 
 impl ImageSettings {
-    pub fn validate(&self) -> Result<(), Invalid> {
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
         check(self.max_bytes >= 1024, "IMAGES__MAX_BYTES", "at least 1024")
     }
 }
 
 impl RenderSettings {
-    pub fn validate(&self) -> Result<(), Invalid> {
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
         check(
             (1..=100).contains(&self.quality),
             "RENDER__QUALITY",

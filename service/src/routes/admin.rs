@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 /// The admin routes, wrapped in the bearer check.
-pub fn router(state: AppState, routes: Router<AppState>) -> Router<AppState> {
+pub(crate) fn router(state: AppState, routes: Router<AppState>) -> Router<AppState> {
     routes.layer(middleware::from_fn_with_state(state, require_token))
 }
 

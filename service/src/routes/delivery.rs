@@ -14,7 +14,7 @@ use crate::render::ImageFormat;
 
 /// Whether the query names a format itself (`?format=…`); if not, `Accept` chooses and the
 /// response varies on it. The query was validated before, so only the names matter here.
-pub fn format_requested(raw_query: Option<&str>) -> bool {
+pub(crate) fn format_requested(raw_query: Option<&str>) -> bool {
     raw_query
         .is_some_and(|raw| form_urlencoded::parse(raw.as_bytes()).any(|(name, _)| name == "format"))
 }
@@ -22,7 +22,7 @@ pub fn format_requested(raw_query: Option<&str>) -> bool {
 /// The format for a request without `?format`: WebP, a third of PNG's size, when `Accept` lists
 /// `image/webp` with a non-zero weight; else PNG, which every crawler decodes. Wildcards
 /// (`*/*`, `image/*`) do not count: crawlers send them and not all of them decode WebP.
-pub fn negotiate(headers: &HeaderMap) -> ImageFormat {
+pub(crate) fn negotiate(headers: &HeaderMap) -> ImageFormat {
     let webp = headers
         .get_all(header::ACCEPT)
         .iter()
@@ -53,7 +53,7 @@ fn weight(param: &str) -> Option<f32> {
 
 /// `If-Modified-Since` says the client's copy is current. Ignored when `If-None-Match` is present,
 /// which takes precedence (RFC 9110 §13.2.2). HTTP dates have whole seconds.
-pub fn not_modified_since(headers: &HeaderMap, last_modified: SystemTime) -> bool {
+pub(crate) fn not_modified_since(headers: &HeaderMap, last_modified: SystemTime) -> bool {
     if headers.contains_key(header::IF_NONE_MATCH) {
         return false;
     }
@@ -74,7 +74,7 @@ fn whole_seconds(t: SystemTime) -> u64 {
 
 /// What a `Range` header asks of a representation of `len` bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RangeAnswer {
+pub(crate) enum RangeAnswer {
     /// No usable single range (none, another unit, several ranges, bad syntax, a stale
     /// `If-Range`): the whole representation, 200.
     Full,
@@ -86,7 +86,7 @@ pub enum RangeAnswer {
 
 /// The range to answer a GET with: `Range` if there is exactly one and `If-Range` (when sent)
 /// still holds for `etag` and `last_modified`.
-pub fn requested_range(
+pub(crate) fn requested_range(
     headers: &HeaderMap,
     etag: &str,
     last_modified: SystemTime,
@@ -122,7 +122,7 @@ fn if_range_holds(headers: &HeaderMap, etag: &str, last_modified: SystemTime) ->
 
 /// One `bytes=` range over `len` bytes (RFC 9110 §14.1.2): `first-last`, `first-` or `-suffix`.
 /// Several ranges are answered with the whole image, which the RFC allows and crawlers accept.
-pub fn parse_range(value: &str, len: u64) -> RangeAnswer {
+pub(crate) fn parse_range(value: &str, len: u64) -> RangeAnswer {
     let Some((unit, set)) = value.trim().split_once('=') else {
         return RangeAnswer::Full;
     };
@@ -166,7 +166,11 @@ fn position(digits: &str) -> Option<u64> {
 /// `302 Found` to `location`, reusable for `max_age` seconds. 302 rather than 307: the route
 /// answers GET and HEAD only, for which both keep the method, and 302 is the redirect every
 /// crawler and HTTP/1.0-era client follows.
-pub fn redirect(builder: Builder, location: &str, max_age: u64) -> Result<Response, ApiError> {
+pub(crate) fn redirect(
+    builder: Builder,
+    location: &str,
+    max_age: u64,
+) -> Result<Response, ApiError> {
     builder
         .status(StatusCode::FOUND)
         .header(header::LOCATION, location)
@@ -177,7 +181,7 @@ pub fn redirect(builder: Builder, location: &str, max_age: u64) -> Result<Respon
 }
 
 /// `416 Range Not Satisfiable` with the length the client should have asked within.
-pub fn unsatisfiable(builder: Builder, len: u64) -> Result<Response, ApiError> {
+pub(crate) fn unsatisfiable(builder: Builder, len: u64) -> Result<Response, ApiError> {
     let body = serde_json::json!({
         "code": "range-not-satisfiable",
         "message": format!("the image has {len} bytes; ask for a range that starts within them"),

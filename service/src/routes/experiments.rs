@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::experiments::{Experiment, IMPRESSIONS};
 use std::collections::BTreeMap;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/experiments", get(current).put(replace))
         .route("/admin/experiments/{name}/stats", get(stats))

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -33,7 +33,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let designs = state.cards.designs().snapshot();
     let default_live = designs.contains_key(&state.settings.templates.default);
     ready &= default_live;
-    let templates = json!({
+    let design_status = json!({
         "status": if default_live { "ok" } else { "missing-default" },
         "default": state.settings.templates.default,
         "live": designs.values().map(|t| t.label()).collect::<Vec<_>>(),
@@ -68,7 +68,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         Json(json!({
             "ready": ready,
             "browser": browser,
-            "templates": templates,
+            "templates": design_status,
             "s3": s3,
             "control": state.control.as_ref().map_or_else(|| json!({"status": "disabled"}), |c| c.readiness()),
         })),

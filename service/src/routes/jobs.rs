@@ -17,7 +17,7 @@ use crate::jobs::warm_cache::{WarmCacheOptions, designs_to_warm};
 use crate::jobs::{RunRequest, StartError, Trigger, rfc3339};
 use crate::listings::is_valid_id;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/jobs", get(list))
         .route("/admin/jobs/warm-cache", post(warm_cache))

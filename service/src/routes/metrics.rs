@@ -11,7 +11,7 @@ use axum::routing::get;
 use crate::AppState;
 use crate::telemetry::label;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
 }
 

@@ -1,13 +1,13 @@
 //! HTTP routes, one module per resource, each with its own `router()`.
 
-pub mod admin;
-pub mod delivery;
-pub mod experiments;
-pub mod fleet;
-pub mod health;
-pub mod jobs;
-pub mod metrics;
-pub mod og_image;
-pub mod preview;
-pub mod share;
-pub mod templates;
+pub(crate) mod admin;
+pub(crate) mod delivery;
+pub(crate) mod experiments;
+pub(crate) mod fleet;
+pub(crate) mod health;
+pub(crate) mod jobs;
+pub(crate) mod metrics;
+pub(crate) mod og_image;
+pub(crate) mod preview;
+pub(crate) mod share;
+pub(crate) mod templates;

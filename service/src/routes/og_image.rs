@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 /// What the query string may say: `variant`, `format` and `sig` (parsed in `card-request`, fuzzed).
-pub use card_request::ImageQuery;
+pub(crate) use card_request::ImageQuery;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -19,7 +19,7 @@ use crate::listings::is_valid_id;
 use crate::routes::delivery::{self, RangeAnswer};
 use crate::settings::ServeMode;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/api/og-image/{listing_id}", get(og_image))
 }
 
@@ -55,7 +55,7 @@ async fn og_image(
     let pick = state
         .experiments
         .pick(state.designs(), &listing.id, query.variant.as_deref())?;
-    let (variant, template) = (&pick.variant, &pick.design);
+    let (variant, design) = (&pick.variant, &pick.design);
     let family = crate::experiments::agent_family(
         headers
             .get(header::USER_AGENT)
@@ -70,12 +70,12 @@ async fn og_image(
             .impressions
             .record(&pick.experiment, variant, family);
     }
-    let key = state.cards.key(template, &listing, format);
+    let key = state.cards.key(design, &listing, format);
     let etag = key.etag();
     // Every answer (200, 206, 304, 302, 416) says which design it is and what it varies on.
     let labelled = |builder: axum::http::response::Builder| {
         let builder = builder
-            .header("x-card-template", template.label())
+            .header("x-card-template", design.label())
             .header("x-card-variant", variant.as_str());
         if negotiated {
             builder.header(header::VARY, "Accept")
@@ -116,7 +116,7 @@ async fn og_image(
         return redirect(&location, outcome);
     }
     // 5–6. memory → S3 → render
-    let card = match state.cards.card(&listing, template, format).await {
+    let card = match state.cards.card(&listing, design, format).await {
         Ok(card) => card,
         Err(e) => {
             // A render past its deadline may get the fallback card (RENDER__FALLBACK_ON_TIMEOUT).

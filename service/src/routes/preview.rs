@@ -30,7 +30,7 @@ const GALLERY_LISTINGS: &[&str] = &[
     "dl_edge-all-null",
 ];
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/preview", get(preview))
 }
 
@@ -113,12 +113,12 @@ async fn preview(
     let mut timings = Vec::new();
     if let Some(first) = listings.first() {
         for t in &designs {
-            let (registry, template) = (registry.clone(), t.clone());
-            let input = card_input(first, None, state.cards.renderer.brand());
+            let (registry, design) = (registry.clone(), t.clone());
+            let input = card_input(first, None, state.brand());
             let micros = tokio::task::spawn_blocking(move || {
                 let started = Instant::now();
                 registry
-                    .render(&template, &input)
+                    .render(&design, &input)
                     .map(|_| started.elapsed().as_micros())
             })
             .await

@@ -14,7 +14,7 @@ use crate::render::CARD_SIZE;
 use crate::routes::og_image::ImageQuery;
 use crate::settings::ServeMode;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/share/{listing_id}", get(share))
 }
 
@@ -152,7 +152,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
 }
 
 /// Escapes text for HTML element content and double- or single-quoted attributes.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

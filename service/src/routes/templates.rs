@@ -14,7 +14,7 @@ use card_request::is_design_name;
 /// Largest component accepted by upload (a QuickJS design is ≈ 2 MB; Python ≈ 20 MB).
 const MAX_UPLOAD: usize = 32 << 20;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/templates", get(list))
         .route(
@@ -102,36 +102,33 @@ async fn upload(
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
     };
-    let template = validated.map_err(|e| ApiError::Invalid {
+    let design = validated.map_err(|e| ApiError::Invalid {
         code: "template-invalid",
         message: format!("design `{name}` was not swapped in: {e}"),
     })?;
     if let Some(control) = &state.control {
-        let (manifest, changed) = control.publish(template.clone(), "upload").await?;
-        tracing::info!(template = %template.label(), digest = %&template.digest[..12], revision = manifest.revision, changed, "design published to the fleet by upload");
+        let (manifest, changed) = control.publish(design.clone(), "upload").await?;
+        tracing::info!(template = %design.label(), digest = %&design.digest[..12], revision = manifest.revision, changed, "design published to the fleet by upload");
         return Ok(Json(json!({
-            "template": describe(&template),
+            "template": describe(&design),
             "changed": changed,
             "previous": previous.filter(|_| changed).map(|p| describe(&p)),
             "revision": manifest.revision,
         })));
     }
-    if previous
-        .as_ref()
-        .is_some_and(|p| p.digest == template.digest)
-    {
+    if previous.as_ref().is_some_and(|p| p.digest == design.digest) {
         return Ok(Json(
-            json!({ "template": describe(&template), "changed": false }),
+            json!({ "template": describe(&design), "changed": false }),
         ));
     }
     // Persist first, so the directory watcher sees bytes it already has and a restart keeps them.
     registry
-        .persist(&template)
+        .persist(&design)
         .map_err(|e| ApiError::Internal(format!("persist {name}: {e}")))?;
-    registry.swap_in(template.clone());
-    tracing::info!(template = %template.label(), digest = %&template.digest[..12], "design swapped in by upload");
+    registry.swap_in(design.clone());
+    tracing::info!(template = %design.label(), digest = %&design.digest[..12], "design swapped in by upload");
     Ok(Json(json!({
-        "template": describe(&template),
+        "template": describe(&design),
         "changed": true,
         "previous": previous.map(|p| describe(&p)),
     })))

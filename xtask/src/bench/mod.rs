@@ -26,11 +26,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use card_service::listings::{Listing, StaticListings};
-use card_service::render::designs::DesignRegistry;
-use card_service::render::images::ImageFetcher;
-use card_service::render::pipeline::card_input;
 use card_service::settings::Settings;
+use card_service::{DesignRegistry, ImageFetcher, Listing, StaticListings, card_input};
 use serde::Serialize;
 
 use self::load::{Budget, Sample, expect};

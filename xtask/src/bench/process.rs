@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use card_service::render::procfs;
+use card_service::procfs;
 
 use super::load::Conn;
 use crate::util;
