@@ -84,6 +84,13 @@ pub struct ExperimentRecord {
     /// Set when an end was a promotion: the variant whose design became the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promoted: Option<String>,
+    /// The design the promoted variant served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_design: Option<String>,
+    /// The results as they stood when the experiment was promoted (the service's results
+    /// document, opaque here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<serde_json::Value>,
 }
 
 /// Drop the memory-tier entries of a listing, fleet-wide.
@@ -115,6 +122,14 @@ pub enum Refused {
     InUse { design: String, experiment: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("experiment `{0}` is not the one in force")]
+    NotInForce(String),
+    #[error("experiment `{experiment}` has no variant `{variant}`")]
+    NoSuchVariant { experiment: String, variant: String },
+    #[error(
+        "variant `{variant}` serves design `{design}`, which is no longer live: publish it again or promote another variant"
+    )]
+    DesignGone { variant: String, design: String },
 }
 
 impl Manifest {
@@ -237,6 +252,8 @@ impl Manifest {
             ended_at: None,
             ended_by: None,
             promoted: None,
+            promoted_design: None,
+            results: None,
         });
         Ok(true)
     }
@@ -251,6 +268,38 @@ impl Manifest {
         ended.promoted = promoted;
         push_capped(&mut self.ended, ended, ENDED);
         true
+    }
+
+    /// Promotes `variant` of the experiment in force (which must be `experiment`): its design
+    /// becomes the default, the experiment ends with `results` kept in `ended`. Returns the design.
+    pub fn promote(
+        &mut self,
+        experiment: &str,
+        variant: &str,
+        results: serde_json::Value,
+        actor: &Actor,
+    ) -> Result<String, Refused> {
+        let Some(current) = self.experiment.as_ref().filter(|e| e.name == experiment) else {
+            return Err(Refused::NotInForce(experiment.into()));
+        };
+        let design =
+            spec_variant_design(&current.spec, variant).ok_or_else(|| Refused::NoSuchVariant {
+                experiment: experiment.into(),
+                variant: variant.into(),
+            })?;
+        if !self.designs.contains_key(&design) {
+            return Err(Refused::DesignGone {
+                variant: variant.into(),
+                design,
+            });
+        }
+        self.default_design = Some(design.clone());
+        self.end_experiment(actor, Some(variant.into()));
+        if let Some(ended) = self.ended.last_mut() {
+            ended.promoted_design = Some(design.clone());
+            ended.results = Some(results);
+        }
+        Ok(design)
     }
 
     /// Records an invalidation of `listing_id`.
@@ -332,6 +381,17 @@ fn spec_designs(spec: &serde_json::Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The design `variant` serves in an experiment spec.
+fn spec_variant_design(spec: &serde_json::Value, variant: &str) -> Option<String> {
+    spec.get("variants")?
+        .as_array()?
+        .iter()
+        .find(|v| v.get("name").and_then(|n| n.as_str()) == Some(variant))?
+        .get("design")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 fn experiment_serves(spec: &serde_json::Value, design: &str) -> bool {
@@ -448,6 +508,56 @@ mod tests {
         assert_eq!(m.ended.len(), 1);
         assert_eq!(m.ended[0].name, "one");
         assert_eq!(m.ended[0].ended_at, Some(1));
+    }
+
+    #[test]
+    fn promoting_makes_the_variants_design_the_default_and_ends_the_experiment_with_its_results() {
+        let mut m = Manifest::default();
+        m.publish("classic", version(1)).unwrap();
+        m.publish("ticket", version(2)).unwrap();
+        let spec = serde_json::json!({"name": "t", "variants": [
+            {"name": "control", "design": "classic", "weight": 1},
+            {"name": "bold", "design": "ticket", "weight": 1}]});
+        m.set_experiment("t", spec, &actor()).unwrap();
+        assert_eq!(
+            m.promote("other", "bold", serde_json::json!({}), &actor()),
+            Err(Refused::NotInForce("other".into()))
+        );
+        assert_eq!(
+            m.promote("t", "nope", serde_json::json!({}), &actor()),
+            Err(Refused::NoSuchVariant {
+                experiment: "t".into(),
+                variant: "nope".into()
+            })
+        );
+        // A manifest whose experiment names a design that is gone (written by hand or by an
+        // older tool): refused with the reason, nothing changes.
+        let mut gone = m.clone();
+        gone.designs.remove("ticket");
+        assert_eq!(
+            gone.promote("t", "bold", serde_json::json!({}), &actor()),
+            Err(Refused::DesignGone {
+                variant: "bold".into(),
+                design: "ticket".into()
+            })
+        );
+        assert!(gone.experiment.is_some() && gone.default_design.is_none());
+
+        let results = serde_json::json!({"verdict": {"code": "leads"}});
+        assert_eq!(
+            m.promote("t", "bold", results.clone(), &actor()),
+            Ok("ticket".into())
+        );
+        assert_eq!(m.default_design.as_deref(), Some("ticket"));
+        assert!(m.experiment.is_none());
+        let ended = m.ended.last().unwrap();
+        assert_eq!(ended.promoted.as_deref(), Some("bold"));
+        assert_eq!(ended.promoted_design.as_deref(), Some("ticket"));
+        assert_eq!(ended.results.as_ref(), Some(&results));
+        assert_eq!(
+            m.promote("t", "bold", serde_json::json!({}), &actor()),
+            Err(Refused::NotInForce("t".into()))
+        );
     }
 
     #[test]

@@ -31,6 +31,11 @@ pub(crate) fn check(ok: bool, var: &str, expected: &str) -> Result<(), Invalid> 
     }
 }
 
+/// `true` for an absolute `http://` or `https://` URL with a host.
+pub(crate) fn is_http_url(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+}
+
 /// Milliseconds as a `Duration`, for the many `*_ms` settings.
 pub(crate) fn ms(value: u64) -> Duration {
     Duration::from_millis(value)

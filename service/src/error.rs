@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use card_control::{ControlError, Refused};
+use card_request::SessionError;
 
 use crate::experiments::PickError;
 use crate::render::RenderError;
@@ -33,6 +34,8 @@ pub(crate) enum ApiError {
     DuplicateParameter(&'static str),
     #[error("query string longer than {} bytes", card_request::MAX_QUERY_LEN)]
     QueryTooLong,
+    #[error("the User-Agent must be visible ASCII of at most {0} bytes")]
+    InvalidUserAgent(usize),
     /// `SIGNING__KEYS` is set and the URL carries no `sig`.
     #[error("this URL must be signed (`sig` query parameter)")]
     SignatureRequired,
@@ -66,6 +69,9 @@ pub(crate) enum ApiError {
     MethodNotAllowed,
     #[error("missing or wrong bearer token")]
     Unauthorized,
+    /// A browser's session cookie is forged or expired, or a form's CSRF token is wrong.
+    #[error("{0}; sign in again at /admin/login")]
+    Session(card_request::SessionError),
     /// A request body an admin endpoint cannot accept; the message says why.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
@@ -102,12 +108,15 @@ impl ApiError {
             | ApiError::InvalidFormat
             | ApiError::UnknownVariant(..)
             | ApiError::UnknownParameter(_)
-            | ApiError::DuplicateParameter(_) => StatusCode::BAD_REQUEST,
+            | ApiError::DuplicateParameter(_)
+            | ApiError::InvalidUserAgent(_) => StatusCode::BAD_REQUEST,
             ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
             ApiError::SignatureRequired | ApiError::InvalidSignature => StatusCode::FORBIDDEN,
             ApiError::ListingNotFound(_) | ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Session(SessionError::Csrf) => StatusCode::FORBIDDEN,
+            ApiError::Session(_) => StatusCode::UNAUTHORIZED,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict { .. } | ApiError::ControlPlaneConflict { .. } => {
                 StatusCode::CONFLICT
@@ -137,6 +146,7 @@ impl ApiError {
             ApiError::UnknownParameter(_) => "unknown-parameter",
             ApiError::DuplicateParameter(_) => "duplicate-parameter",
             ApiError::QueryTooLong => "query-too-long",
+            ApiError::InvalidUserAgent(_) => "invalid-user-agent",
             ApiError::SignatureRequired => "signature-required",
             ApiError::InvalidSignature => "invalid-signature",
             ApiError::DesignRejected { .. } => "template-rejected",
@@ -150,6 +160,9 @@ impl ApiError {
             ApiError::NotFound => "not-found",
             ApiError::MethodNotAllowed => "method-not-allowed",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Session(SessionError::Forged) => "session-invalid",
+            ApiError::Session(SessionError::Expired) => "session-expired",
+            ApiError::Session(SessionError::Csrf) => "csrf-invalid",
             ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
             ApiError::ControlPlaneUnavailable { .. } => "control-plane-unavailable",
             ApiError::ControlPlaneConflict { .. } => "control-plane-conflict",
@@ -251,6 +264,18 @@ impl From<ControlError> for ApiError {
                     },
                     Refused::Invalid(_) => ApiError::Invalid {
                         code: "control-change-invalid",
+                        message,
+                    },
+                    Refused::NotInForce(_) => ApiError::Conflict {
+                        code: "experiment-not-running",
+                        message,
+                    },
+                    Refused::NoSuchVariant { .. } => ApiError::Invalid {
+                        code: "unknown-variant",
+                        message,
+                    },
+                    Refused::DesignGone { .. } => ApiError::Conflict {
+                        code: "design-not-live",
                         message,
                     },
                 }

@@ -120,6 +120,8 @@ pub struct AppInner {
     pub(crate) signer: card_request::Signer,
     /// The card served on a render deadline when `RENDER__FALLBACK_ON_TIMEOUT=true`.
     pub(crate) fallback: Arc<fallback::FallbackCards>,
+    /// Which share-link visits count as clicks (one per person per dedupe window).
+    pub(crate) clicks: experiments::Clicks,
 }
 
 impl std::ops::Deref for AppState {
@@ -221,6 +223,9 @@ impl AppState {
             ),
             _ => None,
         };
+        let clicks = experiments::Clicks::new(Duration::from_secs(
+            settings.experiments.click_dedupe_seconds,
+        ));
         let settings_signer = settings.signing.signer();
         Ok(Self(Arc::new(AppInner {
             settings,
@@ -232,6 +237,7 @@ impl AppState {
             public_url,
             signer: settings_signer,
             fallback,
+            clicks,
         })))
     }
 
@@ -317,6 +323,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .merge(routes::share::router())
         .merge(routes::preview::router())
         .merge(routes::metrics::router())
+        .merge(routes::admin::login_router())
         .merge(routes::admin::router(state.clone(), admin_routes()))
         // Inside routing: the matched route template and listing id for the request span and metrics.
         .route_layer(axum::middleware::from_fn(telemetry::mark_route))
@@ -396,7 +403,12 @@ impl Server {
         let instance = (self.state.settings.control).instance_id(self.local_addr().port());
         let router = with_instance_header(app(self.state), &instance);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+        // The peer address keys the share links' click dedupe (hashed, never stored).
+        let serving = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(());
         });

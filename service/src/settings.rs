@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::cache::{CacheSettings, S3Settings};
 use crate::config::{Invalid, check};
 use crate::control::ControlSettings;
+use crate::experiments::ExperimentSettings;
 use crate::jobs::JobsSettings;
 use crate::listings::ListingSettings;
 use crate::render::{DesignSettings, ImageSettings, PlaywrightSettings, RenderSettings};
@@ -47,6 +48,7 @@ const SECTIONS: &[&str] = &[
     "signing",
     "jobs",
     "control",
+    "experiments",
     "log",
 ];
 
@@ -67,6 +69,7 @@ pub struct Settings {
     pub signing: SigningSettings,
     pub jobs: JobsSettings,
     pub control: ControlSettings,
+    pub experiments: ExperimentSettings,
     pub log: LogSettings,
 }
 
@@ -231,6 +234,7 @@ impl Settings {
         self.render.validate()?;
         self.jobs.validate()?;
         self.control.validate()?;
+        self.experiments.validate()?;
         self.validate_server()?;
         Ok(())
     }

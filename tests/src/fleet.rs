@@ -187,6 +187,9 @@ defaults
     retries 3
     retry-on conn-failure empty-response junk-response
     option redispatch 1
+    # The client's address for the instances' share-link click dedupe (appended: a client's own
+    # X-Forwarded-For stays first, the address HAProxy saw is last).
+    option forwardfor
 
 frontend cards
     bind {bind}
@@ -346,6 +349,7 @@ impl Fleet {
             .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("SERVER__BIND", format!("127.0.0.1:{}", instance.port))
             .env("SERVER__PUBLIC_URL", &self.lb_url)
+            .env("EXPERIMENTS__CLIENT_ADDRESS_HEADER", "X-Forwarded-For")
             .env("CONTROL__INSTANCE_ID", &instance.id)
             .env("TEMPLATES__DIR", &options.templates_dir)
             .envs(options.s3.vars())

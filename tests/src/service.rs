@@ -113,6 +113,28 @@ pub fn chromium() -> String {
     std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into())
 }
 
+/// A headless Chromium of the test's own (not the service's pool), for tests that use the
+/// service's pages as a person would; close the browser and shut the driver down at the end.
+pub async fn test_browser()
+-> anyhow::Result<(playwright_rs::Playwright, playwright_rs::protocol::Browser)> {
+    require_browser()?;
+    let playwright = playwright_rs::Playwright::launch().await?;
+    let browser = playwright
+        .chromium()
+        .launch_with_options(
+            playwright_rs::api::LaunchOptions::new()
+                .executable_path(chromium())
+                .headless(true)
+                .args(vec![
+                    "--no-sandbox".into(),
+                    "--disable-gpu".into(),
+                    "--disable-background-networking".into(),
+                ]),
+        )
+        .await?;
+    Ok((playwright, browser))
+}
+
 /// Settings that point an instance at the S3 server at `endpoint` and its `bucket`, with the
 /// emulators' conventional credentials.
 pub fn s3_settings<'a>(endpoint: &'a str, bucket: &'a str) -> Vec<(&'a str, &'a str)> {

@@ -46,10 +46,21 @@ async fn fleet_rendering(
             ("CONTROL__FLUSH_INTERVAL_MS", "1000"),
             ("CONTROL__HEARTBEAT_INTERVAL_MS", "1000"),
             ("CONTROL__INSTANCE_ID", id.as_str()),
+            ("LISTINGS__PAGE_URL_TEMPLATE", PAGE_URL_TEMPLATE),
         ]);
         instances.push(TestService::start_with_templates(&dir, &settings).await?);
     }
     Ok(instances)
+}
+
+/// `GET /admin/experiments/{name}/results` through `svc`.
+async fn results(svc: &TestService, name: &str) -> anyhow::Result<Value> {
+    json_of(
+        auth(http().get(svc.url(&format!("/admin/experiments/{name}/results"))))
+            .send()
+            .await?,
+    )
+    .await
 }
 
 async fn json_of(response: reqwest::Response) -> anyhow::Result<Value> {
@@ -418,6 +429,338 @@ async fn cleanup_deletes_only_the_counts_of_experiments_ended_past_retention() -
     );
     for svc in fleet {
         svc.stop().await?;
+    }
+    Ok(())
+}
+
+/// A scripted population (five crawler families unfurling the share page and fetching the image,
+/// people clicking, clicking again, prefetching, a bot with a browser-like agent) on two variants
+/// across three instances: every count adds up exactly, through any instance and across a
+/// restart; a weight change keeps published links on their variant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_population_of_crawlers_and_people_adds_up_exactly_across_instances_and_restarts()
+-> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let bucket = "control-clicks";
+    let mut fleet = fleet(&s3, bucket, 3).await?;
+    put_experiment_everywhere(&fleet, "clicks-ab", (1, 1)).await?;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    const CRAWLERS: [&str; 5] = [
+        "facebookexternalhit/1.1",
+        "Twitterbot/1.0",
+        "LinkedInBot/1.0 (compatible; Mozilla/5.0)",
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+    ];
+    // People per instance and variant: a gets 2, b gets 3.
+    let people = |variant: &str| if variant == "a" { 2 } else { 3 };
+    for variant in ["a", "b"] {
+        for (i, svc) in fleet.iter().enumerate() {
+            let share = svc.url(&format!("/share/dl-0005?v={variant}"));
+            let image = svc.url(&format!("/api/og-image/dl-0005?variant={variant}"));
+            for agent in CRAWLERS {
+                let r = client
+                    .get(&share)
+                    .header("user-agent", agent)
+                    .send()
+                    .await?;
+                ensure!(r.status() == StatusCode::OK, "{agent}: {}", r.status());
+                client
+                    .get(&image)
+                    .header("user-agent", agent)
+                    .send()
+                    .await?;
+            }
+            // Known bots never click, even with a browser-like agent: an unfurl by google.
+            let r = client
+                .get(&share)
+                .header("user-agent", "Mozilla/5.0 (compatible; Googlebot/2.1)")
+                .send()
+                .await?;
+            ensure!(r.status() == StatusCode::OK);
+            for n in 0..people(variant) {
+                let agent = format!("Mozilla/5.0 person-{variant}-{i}-{n}");
+                for extra in [
+                    None,
+                    None,
+                    Some(("sec-purpose", "prefetch")),
+                    Some(("purpose", "prefetch")),
+                ] {
+                    let mut request = client.get(&share).header("user-agent", &agent);
+                    if let Some((name, value)) = extra {
+                        request = request.header(name, value);
+                    }
+                    let r = request.send().await?;
+                    ensure!(r.status().is_redirection(), "{}", r.status());
+                    ensure!(
+                        header(&r, "location")
+                            == format!(
+                                "https://deals.example/l/dl-0005?ref=og&utm_source=share&utm_medium=og-card&utm_campaign=clicks-ab&utm_content={variant}"
+                            ),
+                        "{}",
+                        header(&r, "location")
+                    );
+                }
+            }
+        }
+    }
+    // Per variant: 3 instances × (5 families + google) unfurls, 3 × 5 impressions, 3 × people.
+    let expected = |variant: &str| (18, 15, 3 * people(variant));
+    let totals = async |svc: &TestService, variant: &str| -> anyhow::Result<(u64, u64, u64)> {
+        let r = results(svc, "clicks-ab").await?;
+        let v = r["variants"]
+            .as_array()
+            .and_then(|v| v.iter().find(|x| x["name"] == variant).cloned())
+            .with_context(|| format!("{variant} in {r}"))?;
+        ensure!(v["unfurls_by_agent"]["bot"].is_null(), "{r}");
+        Ok((
+            v["unfurls"].as_u64().unwrap_or(0),
+            v["impressions"].as_u64().unwrap_or(0),
+            v["clicks"].as_u64().unwrap_or(0),
+        ))
+    };
+    for variant in ["a", "b"] {
+        wait::until_true(
+            &format!("{variant}'s counts through instance 0"),
+            CONVERGE,
+            async || Ok(totals(&fleet[0], variant).await? == expected(variant)),
+        )
+        .await?;
+    }
+    // A graceful restart flushes first: nothing is lost, nothing counted twice.
+    let restarted = fleet.remove(1);
+    let dir = restarted.state.settings().templates.dir.clone();
+    restarted.stop().await?;
+    let mut settings = s3_settings(s3.endpoint(), bucket);
+    settings.extend([
+        ("PLAYWRIGHT__ENABLED", "false"),
+        ("ADMIN__TOKEN", ADMIN_TOKEN),
+        ("CONTROL__POLL_INTERVAL_MS", "200"),
+        ("CONTROL__INSTANCE_ID", "control-clicks-1"),
+        ("LISTINGS__PAGE_URL_TEMPLATE", PAGE_URL_TEMPLATE),
+    ]);
+    fleet.push(TestService::start_with_templates(&dir, &settings).await?);
+    for variant in ["a", "b"] {
+        wait::until_true(
+            &format!("{variant}'s counts through the restarted instance"),
+            CONVERGE,
+            async || Ok(totals(&fleet[2], variant).await? == expected(variant)),
+        )
+        .await?;
+    }
+    // A weight change mid-test: a link published with `v=a` stays attributed to a.
+    put_experiment_everywhere(&fleet, "clicks-ab", (1, 1000)).await?;
+    let r = client
+        .get(fleet[1].url("/share/dl-0005?v=a"))
+        .header("user-agent", "Mozilla/5.0 late-person")
+        .send()
+        .await?;
+    ensure!(
+        header(&r, "location").ends_with("utm_content=a"),
+        "{}",
+        header(&r, "location")
+    );
+    wait::until_true("the late click on a", CONVERGE, async || {
+        Ok(totals(&fleet[0], "a").await? == (18, 15, 7))
+    })
+    .await?;
+    for svc in fleet {
+        svc.stop().await?;
+    }
+    Ok(())
+}
+
+/// Promotion end to end: the variant's design becomes the default on every instance, the
+/// experiment moves to the history with its results, new share links name no variant, and an old
+/// link still takes people to the listing without counting. Bad promotions change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promoting_a_variant_makes_its_design_the_default_everywhere_and_keeps_the_results()
+-> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let fleet = fleet(&s3, "control-promote", 2).await?;
+    put_experiment_everywhere(&fleet, "promo-ab", (1, 1)).await?;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let share = fleet[1].url("/share/dl-0001?v=b");
+    client
+        .get(&share)
+        .header("user-agent", "Twitterbot/1.0")
+        .send()
+        .await?;
+    client
+        .get(&share)
+        .header("user-agent", "Mozilla/5.0 one-person")
+        .send()
+        .await?;
+
+    let promote = async |svc: &TestService,
+                         experiment: &str,
+                         body: Value|
+           -> anyhow::Result<(StatusCode, Value)> {
+        let r = auth(http().post(svc.url(&format!("/admin/experiments/{experiment}/promote"))))
+            .json(&body)
+            .send()
+            .await?;
+        Ok((r.status(), r.json().await?))
+    };
+    for (experiment, body, status, code) in [
+        (
+            "promo-ab",
+            json!({"variant": "nope"}),
+            StatusCode::BAD_REQUEST,
+            "unknown-variant",
+        ),
+        (
+            "promo-ab",
+            json!({}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "promote-invalid",
+        ),
+        (
+            "no-such-test",
+            json!({"variant": "b"}),
+            StatusCode::NOT_FOUND,
+            "not-found",
+        ),
+    ] {
+        let (got, answer) = promote(&fleet[0], experiment, body).await?;
+        ensure!(
+            got == status && answer["code"] == code,
+            "{experiment}: {got} {answer}"
+        );
+    }
+    let current = json_of(
+        auth(http().get(fleet[1].url("/admin/experiments")))
+            .send()
+            .await?,
+    )
+    .await?;
+    ensure!(
+        current["name"] == "promo-ab",
+        "a refused promotion changes nothing: {current}"
+    );
+
+    // The designer promotes once the counts show (instance 1 flushes them within a second).
+    wait::until_true("b's click through instance 0", CONVERGE, async || {
+        let r = results(&fleet[0], "promo-ab").await?;
+        Ok(r["variants"][1]["clicks"] == 1 && r["variants"][1]["unfurls"] == 1)
+    })
+    .await?;
+    let (status, promoted) = promote(&fleet[0], "promo-ab", json!({"variant": "b"})).await?;
+    ensure!(
+        status == StatusCode::OK && promoted["default"] == "ticket",
+        "{promoted}"
+    );
+    ensure!(
+        promoted["results"]["variants"][1]["clicks"] == 1,
+        "{promoted}"
+    );
+    for svc in &fleet {
+        wait::until_true(
+            &format!("{} serving ticket by default", svc.base),
+            CONVERGE,
+            async || {
+                let link = json_of(
+                    http()
+                        .get(svc.url("/api/share-link/dl-0001"))
+                        .send()
+                        .await?,
+                )
+                .await?;
+                let current = json_of(
+                    auth(http().get(svc.url("/admin/experiments")))
+                        .send()
+                        .await?,
+                )
+                .await?;
+                Ok(link["variant"].is_null()
+                    && link["url"]
+                        .as_str()
+                        .is_some_and(|u| u.ends_with("/share/dl-0001"))
+                    && current["variants"][0]["design"] == "ticket")
+            },
+        )
+        .await?;
+        let history = json_of(
+            auth(http().get(svc.url("/admin/experiments/history")))
+                .send()
+                .await?,
+        )
+        .await?;
+        let last = &history["experiments"][0];
+        ensure!(
+            last["name"] == "promo-ab"
+                && last["promoted"] == "b"
+                && last["promoted_design"] == "ticket",
+            "{history}"
+        );
+        ensure!(last["results"]["variants"][1]["clicks"] == 1, "{history}");
+    }
+    let (status, again) = promote(&fleet[1], "promo-ab", json!({"variant": "a"})).await?;
+    ensure!(
+        status == StatusCode::CONFLICT && again["code"] == "experiment-not-running",
+        "{again}"
+    );
+    // A link published during the test still takes people to the listing, labelled with the
+    // experiment it came from, and counts nothing more.
+    let r = client
+        .get(&share)
+        .header("user-agent", "Mozilla/5.0 late-person")
+        .send()
+        .await?;
+    ensure!(
+        header(&r, "location").ends_with("utm_campaign=promo-ab&utm_content=b"),
+        "{}",
+        header(&r, "location")
+    );
+    let results = results(&fleet[0], "promo-ab").await?;
+    ensure!(
+        results["running"] == false && results["promoted"] == "b",
+        "{results}"
+    );
+    ensure!(results["variants"][1]["clicks"] == 1, "{results}");
+    for svc in fleet {
+        svc.stop().await?;
+    }
+    Ok(())
+}
+
+const PAGE_URL_TEMPLATE: &str = "https://deals.example/l/{id}?ref=og";
+
+async fn put_experiment_everywhere(
+    fleet: &[TestService],
+    name: &str,
+    weights: (u32, u32),
+) -> anyhow::Result<()> {
+    let experiment = json!({"name": name, "variants": [
+        {"name": "a", "design": "classic", "weight": weights.0},
+        {"name": "b", "design": "ticket", "weight": weights.1},
+    ]});
+    json_of(
+        auth(http().put(fleet[0].url("/admin/experiments")))
+            .json(&experiment)
+            .send()
+            .await?,
+    )
+    .await?;
+    for svc in fleet {
+        wait::until_true(
+            &format!("{name} {weights:?} on {}", svc.base),
+            CONVERGE,
+            async || {
+                let e = json_of(
+                    auth(http().get(svc.url("/admin/experiments")))
+                        .send()
+                        .await?,
+                )
+                .await?;
+                Ok(e["name"] == name && e["variants"][1]["weight"] == weights.1)
+            },
+        )
+        .await?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use card_e2e::service::{
-    ADMIN_TOKEN, TestService, chromium, fresh_templates_dir, header, http, with_custom_section,
+    ADMIN_TOKEN, TestService, fresh_templates_dir, header, http, with_custom_section,
 };
 use card_e2e::wait;
 use card_service::{Experiment, Variant};
@@ -491,24 +491,8 @@ async fn the_share_page_points_crawlers_at_the_variant_image() -> anyhow::Result
 /// the service's card pages): every image loads as a 1200×630 card, and comparing two variants works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_preview_gallery_loads_in_chromium_and_compares_two_variants() -> anyhow::Result<()> {
-    use playwright_rs::Playwright;
-    use playwright_rs::api::LaunchOptions;
-
     let (svc, _dir) = start("preview", &[("PLAYWRIGHT__PAGES_PER_BROWSER", "2")]).await?;
-    let playwright = Playwright::launch().await?;
-    let browser = playwright
-        .chromium()
-        .launch_with_options(
-            LaunchOptions::new()
-                .executable_path(chromium())
-                .headless(true)
-                .args(vec![
-                    "--no-sandbox".into(),
-                    "--disable-gpu".into(),
-                    "--disable-background-networking".into(),
-                ]),
-        )
-        .await?;
+    let (playwright, browser) = card_e2e::service::test_browser().await?;
     let page = browser.new_page().await?;
 
     // Every image of the gallery must be complete with the card's natural size.

@@ -49,18 +49,18 @@ impl ControlPlane {
         if self.counts.mark_based(experiment)
             && let Some(stored) = stored
         {
-            self.experiments.impressions.add(experiment, &stored.counts);
+            self.experiments.events.add(experiment, &stored.counts);
         }
         Ok(())
     }
 
     /// Writes this instance's totals of every experiment it counted.
     pub async fn flush(&self) -> Result<(), ControlError> {
-        let mut experiments = self.experiments.impressions.experiments();
+        let mut experiments = self.experiments.events.experiments();
         experiments.insert(self.experiments.current().name.clone());
         for experiment in experiments {
             self.load_base(&experiment).await?;
-            let counts = self.experiments.impressions.tally(&experiment);
+            let counts = self.experiments.events.tally(&experiment);
             if counts.is_empty() {
                 continue;
             }
@@ -82,7 +82,7 @@ impl ControlPlane {
     pub async fn counts(&self, experiment: &str) -> Result<Option<Tally>, ControlError> {
         let based = self.counts.is_based(experiment);
         let own = keys::counts(experiment, &self.id);
-        let mut sum = self.experiments.impressions.tally(experiment);
+        let mut sum = self.experiments.events.tally(experiment);
         let mut any = !sum.is_empty();
         for (key, record) in self
             .store

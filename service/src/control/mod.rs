@@ -382,6 +382,25 @@ impl ControlPlane {
         Ok(changed.manifest)
     }
 
+    /// Promotes `variant` of the experiment in force: its design becomes the default
+    /// fleet-wide and the experiment ends, keeping `results`. Returns the manifest and the design.
+    pub async fn promote(
+        self: &Arc<Self>,
+        experiment: &str,
+        variant: &str,
+        results: Value,
+    ) -> Result<(Manifest, String), ChangeError> {
+        let actor = self.actor();
+        let changed = self
+            .store
+            .change(&actor, |m| {
+                m.promote(experiment, variant, results.clone(), &actor)
+            })
+            .await?;
+        self.adopt(&changed).await;
+        Ok((changed.manifest, changed.value))
+    }
+
     /// Records an invalidation; every instance (this one now) drops the listing's memory entries.
     pub async fn invalidate(self: &Arc<Self>, listing_id: &str) -> Result<u64, ChangeError> {
         let actor = self.actor();

@@ -13,6 +13,9 @@ pub struct ListingSettings {
     pub source: String,
     /// Deadline for one Deal Brain API call.
     pub timeout_ms: u64,
+    /// The listing's page on Deal Brain, where a person who opens a share link is sent: an
+    /// absolute http(s) URL with `{id}` in it.
+    pub page_url_template: String,
 }
 
 impl Default for ListingSettings {
@@ -20,6 +23,7 @@ impl Default for ListingSettings {
         Self {
             source: "embedded".into(),
             timeout_ms: 3_000,
+            page_url_template: "https://dealbrain.app/listings/{id}".into(),
         }
     }
 }
@@ -30,6 +34,17 @@ impl ListingSettings {
             !self.source.is_empty(),
             "LISTINGS__SOURCE",
             "`embedded`, a JSON file path or an http(s):// URL",
+        )?;
+        check(
+            crate::config::is_http_url(&self.page_url_template.replace("{id}", "x"))
+                && self.page_url_template.contains("{id}"),
+            "LISTINGS__PAGE_URL_TEMPLATE",
+            "an absolute http(s) URL containing {id}, such as https://dealbrain.app/listings/{id}",
         )
+    }
+
+    /// The page of listing `id` (an id is `[A-Za-z0-9_-]`: nothing to escape).
+    pub fn page_url(&self, id: &str) -> String {
+        self.page_url_template.replace("{id}", id)
     }
 }

@@ -111,18 +111,33 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "gauge",
         cards.designs().snapshot().len() as f64,
     );
-    let _ = writeln!(
-        out,
-        "# HELP card_variant_impressions_total Image requests served per experiment variant and crawler family.\n# TYPE card_variant_impressions_total counter"
-    );
-    for (experiment, variant, agent, count) in state.experiments.impressions.rows() {
-        let _ = writeln!(
-            out,
-            "card_variant_impressions_total{{experiment=\"{}\",variant=\"{}\",agent=\"{}\"}} {count}",
-            label(&experiment),
-            label(&variant),
-            label(&agent)
-        );
+    for (metric, kind, help) in [
+        (
+            "card_variant_impressions_total",
+            crate::experiments::IMPRESSIONS,
+            "Image requests served per experiment variant and crawler family.",
+        ),
+        (
+            "card_variant_unfurls_total",
+            crate::experiments::UNFURLS,
+            "Share pages fetched by crawlers (a platform showed the card) per experiment variant and crawler family.",
+        ),
+        (
+            "card_variant_clicks_total",
+            crate::experiments::CLICKS,
+            "People who opened a share link (deduplicated, no bots, no prefetches) per experiment variant.",
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {metric} {help}\n# TYPE {metric} counter");
+        for (experiment, variant, agent, count) in state.experiments.events.rows(kind) {
+            let _ = writeln!(
+                out,
+                "{metric}{{experiment=\"{}\",variant=\"{}\",agent=\"{}\"}} {count}",
+                label(&experiment),
+                label(&variant),
+                label(&agent)
+            );
+        }
     }
     if let Some(control) = &state.control {
         control_metrics(control, &mut out);

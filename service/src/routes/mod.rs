@@ -2,6 +2,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod delivery;
+pub(crate) mod experiment_page;
 pub(crate) mod experiments;
 pub(crate) mod fleet;
 pub(crate) mod health;

@@ -63,11 +63,16 @@ async fn og_image(
             .unwrap_or_default(),
     );
     // 4. key; a matching If-None-Match needs neither the cache nor a render
-    // Impressions count assigned traffic only: a `?variant` override is a preview, not a sample.
-    if query.variant.is_none() {
+    // Impressions count assigned traffic, and crawlers fetching a variant's image by name (the
+    // share page's `og:image` names it); anyone else's `?variant` is a designer's preview.
+    let counted = match query.variant.as_deref() {
+        None => true,
+        Some(name) => family != "other" && state.experiments.current().variant(name).is_some(),
+    };
+    if counted {
         state
             .experiments
-            .impressions
+            .events
             .record(&pick.experiment, variant, family);
     }
     let key = state.cards.key(design, &listing, format);

@@ -34,6 +34,17 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/preview", get(preview))
 }
 
+/// A link to the running experiment's results page (admin: it asks a browser to sign in).
+fn experiment_link(state: &AppState) -> String {
+    if !state.experiments.is_running() || state.settings.admin.token.is_none() {
+        return String::new();
+    }
+    let name = escape(&state.experiments.current().name);
+    format!(
+        r#"<a href="/admin/experiments/{name}" id="experiment" style="color:#8ab4f8">Experiment {name}: results</a>"#
+    )
+}
+
 struct PreviewQuery {
     listing: Option<String>,
     a: Option<String>,
@@ -137,7 +148,7 @@ h1{font-size:18px;margin:0}form{display:flex;gap:8px;align-items:center}
 input,select,button{font:inherit;padding:4px 8px;border-radius:6px;border:1px solid #33415c;background:#0b1220;color:inherit}
 table{border-collapse:separate;border-spacing:16px}th{font-weight:600;text-align:left;vertical-align:bottom}
 td{vertical-align:top}img{width:480px;height:252px;border-radius:8px;background:#1b263b;display:block}
-.meta{font-size:12px;color:#8fa3bf}.id{font-size:12px;color:#8fa3bf;max-width:160px;word-break:break-all}
+.meta{font-size:12px;color:#8fa3bf}td.id{font-size:12px;color:#8fa3bf;min-width:13em;overflow-wrap:anywhere}
 </style></head><body><header><h1>Card designs</h1>"#,
     );
     let options: String = live
@@ -150,8 +161,9 @@ td{vertical-align:top}img{width:480px;height:252px;border-radius:8px;background:
 <label>Listing <input name="listing" value="{listing}" placeholder="dl-0001" size="14"></label>
 <label>A <select name="a"><option value="">—</option>{options}</select></label>
 <label>B <select name="b"><option value="">—</option>{options}</select></label>
-<button type="submit">Compare</button></form><a href="/preview" style="color:#8fa3bf">all designs</a></header>"#,
+<button type="submit">Compare</button></form><a href="/preview" style="color:#8fa3bf">all designs</a>{experiment}</header>"#,
         listing = escape(query.listing.as_deref().unwrap_or_default()),
+        experiment = experiment_link(&state),
     );
     html.push_str("<table><thead><tr><th></th>");
     for (t, micros) in designs

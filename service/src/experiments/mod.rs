@@ -5,6 +5,13 @@
 //! only the listings whose bucket changes; images already cached stay valid because object keys
 //! name the design, not the variant.
 
+mod clicks;
+mod settings;
+pub(crate) mod stats;
+
+pub(crate) use clicks::Clicks;
+pub use settings::ExperimentSettings;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -176,44 +183,77 @@ pub(crate) fn agent_family(user_agent: &str) -> &'static str {
         ("googlebot", "google"),
         ("bingbot", "bing"),
     ];
+    const GENERIC: &[&str] = &["bot", "crawler", "spider", "preview"];
     FAMILIES
         .iter()
         .find(|(needle, _)| ua.contains(needle))
-        .map_or("other", |(_, family)| family)
+        .map(|(_, family)| *family)
+        .or_else(|| GENERIC.iter().any(|g| ua.contains(g)).then_some("bot"))
+        .unwrap_or("other")
 }
 
-/// (experiment, variant, crawler family), the key of an impression count.
-type ImpressionKey = (String, String, String);
+/// Who fetched a share link, from its `User-Agent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visitor {
+    /// A known crawler family (`facebook`, `x`, …, or `bot` for a generic bot/crawler/spider/preview agent).
+    Crawler(&'static str),
+    /// A browser (`Mozilla/…` and no bot marker): a person.
+    Person,
+    /// Neither (curl, an empty or unknown agent): served the tag page, counted nowhere.
+    Unknown,
+}
 
-/// The kind under which impressions are kept in the control plane's counters.
+pub(crate) fn visitor(user_agent: &str) -> Visitor {
+    match agent_family(user_agent) {
+        "other" if user_agent.to_ascii_lowercase().contains("mozilla/") => Visitor::Person,
+        "other" => Visitor::Unknown,
+        family => Visitor::Crawler(family),
+    }
+}
+
+/// (experiment, variant, kind, agent family), the key of a count.
+type CountKey = (String, String, &'static str, String);
+
+/// The kind of a count: a crawler fetched the image.
 pub const IMPRESSIONS: &str = "impressions";
+/// A crawler fetched the share page (a platform unfurled the link: the card was shown).
+pub const UNFURLS: &str = "unfurls";
+/// A person opened the share link (deduplicated, never a bot or a prefetch).
+pub const CLICKS: &str = "clicks";
+const KINDS: [&str; 3] = [IMPRESSIONS, UNFURLS, CLICKS];
 
-/// Impression counts by experiment, variant and crawler family: this instance's running totals
-/// (with a fleet, including what it had flushed before a restart).
+/// Counts by experiment, variant, kind and agent family: this instance's running totals (with a
+/// fleet, including what it had flushed before a restart).
 #[derive(Default)]
-pub(crate) struct Impressions {
-    counts: Mutex<BTreeMap<ImpressionKey, u64>>,
+pub(crate) struct Events {
+    counts: Mutex<BTreeMap<CountKey, u64>>,
 }
 
-impl Impressions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ImpressionKey, u64>> {
+impl Events {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<CountKey, u64>> {
         self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Counts one image fetch.
     pub(crate) fn record(&self, experiment: &str, variant: &str, family: &str) {
+        self.count(experiment, variant, IMPRESSIONS, family);
+    }
+
+    /// Counts one event of `kind` (one of [`IMPRESSIONS`], [`UNFURLS`], [`CLICKS`]).
+    pub(crate) fn count(&self, experiment: &str, variant: &str, kind: &'static str, family: &str) {
         *self
             .lock()
-            .entry((experiment.into(), variant.into(), family.into()))
+            .entry((experiment.into(), variant.into(), kind, family.into()))
             .or_default() += 1;
     }
 
-    /// variant → family → count for one experiment; `None` when it has no impressions.
+    /// variant → family → impressions for one experiment; `None` when it has none.
     pub(crate) fn for_experiment(
         &self,
         experiment: &str,
     ) -> Option<BTreeMap<String, BTreeMap<String, u64>>> {
-        let tally = self.tally(experiment);
-        let out: BTreeMap<String, BTreeMap<String, u64>> = tally
+        let out: BTreeMap<String, BTreeMap<String, u64>> = self
+            .tally(experiment)
             .into_iter()
             .filter_map(|(variant, mut kinds)| Some((variant, kinds.remove(IMPRESSIONS)?)))
             .collect();
@@ -221,18 +261,18 @@ impl Impressions {
     }
 
     /// The experiments counted so far.
-    pub fn experiments(&self) -> std::collections::BTreeSet<String> {
-        self.lock().keys().map(|(e, _, _)| e.clone()).collect()
+    pub(crate) fn experiments(&self) -> std::collections::BTreeSet<String> {
+        self.lock().keys().map(|(e, ..)| e.clone()).collect()
     }
 
     /// One experiment's counts as the control plane keeps them (variant → kind → family).
-    pub fn tally(&self, experiment: &str) -> card_control::Tally {
+    pub(crate) fn tally(&self, experiment: &str) -> card_control::Tally {
         let mut out = card_control::Tally::new();
-        for ((e, v, f), c) in self.lock().iter() {
+        for ((e, v, k, f), c) in self.lock().iter() {
             if e == experiment {
                 *out.entry(v.clone())
                     .or_default()
-                    .entry(IMPRESSIONS.into())
+                    .entry((*k).into())
                     .or_default()
                     .entry(f.clone())
                     .or_default() += c;
@@ -241,23 +281,30 @@ impl Impressions {
         out
     }
 
-    /// Adds stored counts (this instance's, from before a restart) into the running totals.
-    pub fn add(&self, experiment: &str, tally: &card_control::Tally) {
+    /// Adds stored counts (this instance's, from before a restart) into the running totals;
+    /// kinds this version does not know are ignored.
+    pub(crate) fn add(&self, experiment: &str, tally: &card_control::Tally) {
         let mut counts = self.lock();
         for (variant, kinds) in tally {
-            for (family, n) in kinds.get(IMPRESSIONS).into_iter().flatten() {
-                *counts
-                    .entry((experiment.into(), variant.clone(), family.clone()))
-                    .or_default() += n;
+            for (kind, families) in kinds {
+                let Some(kind) = KINDS.iter().find(|k| **k == kind.as_str()) else {
+                    continue;
+                };
+                for (family, n) in families {
+                    *counts
+                        .entry((experiment.into(), variant.clone(), *kind, family.clone()))
+                        .or_default() += n;
+                }
             }
         }
     }
 
-    /// (experiment, variant, family, count) rows, for `/metrics`.
-    pub(crate) fn rows(&self) -> Vec<(String, String, String, u64)> {
+    /// (experiment, variant, family, count) rows of one kind, for `/metrics`.
+    pub(crate) fn rows(&self, kind: &str) -> Vec<(String, String, String, u64)> {
         self.lock()
             .iter()
-            .map(|((e, v, f), c)| (e.clone(), v.clone(), f.clone(), *c))
+            .filter(|((_, _, k, _), _)| *k == kind)
+            .map(|((e, v, _, f), c)| (e.clone(), v.clone(), f.clone(), *c))
             .collect()
     }
 }
@@ -266,7 +313,7 @@ impl Impressions {
 pub(crate) struct Experiments {
     current: RwLock<Arc<Experiment>>,
     file: Option<PathBuf>,
-    pub(crate) impressions: Impressions,
+    pub(crate) events: Events,
 }
 
 impl Experiments {
@@ -330,7 +377,7 @@ impl Experiments {
         Ok(Self {
             current: RwLock::new(Arc::new(current)),
             file,
-            impressions: Impressions::default(),
+            events: Events::default(),
         })
     }
 
@@ -339,6 +386,12 @@ impl Experiments {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// `true` while a real experiment runs (not the implicit single-design "default").
+    pub(crate) fn is_running(&self) -> bool {
+        let current = self.current();
+        current.name != "default" || current.variants.len() > 1
     }
 
     /// `true` when the experiment in force came from `TEMPLATES__EXPERIMENTS_FILE`.
