@@ -356,6 +356,7 @@ fn admin_routes() -> Router<AppState> {
     Router::new()
         .merge(routes::templates::router())
         .merge(routes::experiments::router())
+        .merge(routes::experiment_page::router())
         .merge(routes::jobs::router())
         .merge(routes::fleet::router())
 }

@@ -5,10 +5,11 @@
 
 use std::fmt::Write as _;
 
-use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
 use serde_json::Value;
 
 use crate::AppState;
@@ -27,7 +28,11 @@ const PLOT_WIDTH: f64 = 520.0;
 const ROW_HEIGHT: f64 = 44.0;
 const AXIS_HEIGHT: f64 = 28.0;
 
-pub(crate) async fn page(
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/admin/experiments/{name}", get(page))
+}
+
+async fn page(
     State(state): State<AppState>,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,

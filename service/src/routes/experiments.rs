@@ -14,13 +14,11 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::experiments::{CLICKS, Experiment, IMPRESSIONS, UNFURLS, stats};
 use crate::routes::admin::form_field;
-use crate::routes::experiment_page;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/experiments", get(current).put(replace))
         .route("/admin/experiments/history", get(history))
-        .route("/admin/experiments/{name}", get(experiment_page::page))
         .route("/admin/experiments/{name}/stats", get(stats))
         .route("/admin/experiments/{name}/results", get(results))
         .route("/admin/experiments/{name}/promote", post(promote))
