@@ -93,12 +93,25 @@ pub(crate) enum ApiError {
     ControlPlaneCorrupt { detail: String },
     #[error("internal error")]
     Internal(String),
+    /// A design upload failed a refusing render check; `checks` is the whole report.
+    #[error("{message}")]
+    DesignCheckFailed {
+        message: String,
+        checks: serde_json::Value,
+    },
+    /// A request axum refused before any handler ran (a body over its limit, a wrong content
+    /// type, a body that does not parse): its status, and axum's text as the message.
+    #[error("{message}")]
+    Rejected { status: StatusCode, message: String },
 }
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     code: &'a str,
     message: String,
+    /// The render checks' report of a `design-check-failed` upload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<&'a serde_json::Value>,
 }
 
 impl ApiError {
@@ -129,6 +142,8 @@ impl ApiError {
             | ApiError::EncodeFailed { .. }
             | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::ListingSourceUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            ApiError::Rejected { status, .. } => *status,
+            ApiError::DesignCheckFailed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RenderingDisabled
             | ApiError::Overloaded { .. }
             | ApiError::RenderTimeout { .. }
@@ -168,6 +183,14 @@ impl ApiError {
             ApiError::ControlPlaneConflict { .. } => "control-plane-conflict",
             ApiError::ControlPlaneCorrupt { .. } => "control-plane-corrupt",
             ApiError::Internal(_) => "internal",
+            ApiError::DesignCheckFailed { .. } => "design-check-failed",
+            ApiError::Rejected { status, .. } => match *status {
+                StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+                StatusCode::UNPROCESSABLE_ENTITY => "body-invalid",
+                StatusCode::LENGTH_REQUIRED => "length-required",
+                _ => "bad-request",
+            },
         }
     }
 
@@ -334,6 +357,10 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: self.code(),
             message: self.to_string(),
+            checks: match &self {
+                ApiError::DesignCheckFailed { checks, .. } => Some(checks),
+                _ => None,
+            },
         };
         let mut response = (status, Json(body)).into_response();
         if let Some(after) = self.retry_after() {
@@ -352,4 +379,35 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The largest plain-text error body rewritten as JSON; a larger one is cut to it.
+const MAX_REJECTION_TEXT: usize = 1024;
+
+/// Rewrites the plain-text error answers axum's extractors give (413 for a body over its limit,
+/// 415, 400/422 for a body that does not parse) as the JSON `{code, message}` every other error
+/// has, so a client never meets a second error format. Answers that are already JSON pass.
+pub(crate) async fn json_rejections(response: Response) -> Response {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), MAX_REJECTION_TEXT)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_owned()
+    } else {
+        text
+    };
+    ApiError::Rejected { status, message }.into_response()
 }

@@ -329,6 +329,8 @@ pub(crate) fn app(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(telemetry::mark_route))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        // Extractors' plain-text refusals (413, 415, …) become JSON like every other error.
+        .layer(axum::middleware::map_response(error::json_rejections))
         .with_state(state)
         // Outermost: one span per request, X-Request-Id, the request log line and counters.
         .layer(axum::middleware::from_fn(telemetry::observe))

@@ -22,7 +22,9 @@ use crate::control::ControlSettings;
 use crate::experiments::ExperimentSettings;
 use crate::jobs::JobsSettings;
 use crate::listings::ListingSettings;
-use crate::render::{DesignSettings, ImageSettings, PlaywrightSettings, RenderSettings};
+use crate::render::{
+    DesignCheckSettings, DesignSettings, ImageSettings, PlaywrightSettings, RenderSettings,
+};
 use crate::telemetry::LogSettings;
 
 /// The seed's AWS variables, which have no `__` section separator, and where they live.
@@ -49,6 +51,7 @@ const SECTIONS: &[&str] = &[
     "jobs",
     "control",
     "experiments",
+    "designs",
     "log",
 ];
 
@@ -70,6 +73,7 @@ pub struct Settings {
     pub jobs: JobsSettings,
     pub control: ControlSettings,
     pub experiments: ExperimentSettings,
+    pub designs: DesignCheckSettings,
     pub log: LogSettings,
 }
 
@@ -235,6 +239,7 @@ impl Settings {
         self.jobs.validate()?;
         self.control.validate()?;
         self.experiments.validate()?;
+        self.designs.validate()?;
         self.validate_server()?;
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use card_e2e::CountingListener;
-use card_e2e::service::{TestService, header, http};
+use card_e2e::service::{ADMIN_TOKEN, TestService, header, http};
 use card_e2e::wait::STRAY_CONNECTION_GRACE;
 use image::GenericImageView;
 use serde_json::{Value, json};
@@ -477,4 +477,91 @@ async fn a_design_that_does_not_escape_still_reaches_nothing() -> anyhow::Result
         .await?;
     let _ = std::fs::remove_file(&file);
     svc.stop().await
+}
+
+/// Bodies axum refuses before a handler runs answer JSON `{code, message}` like every other
+/// error, and the sign-in form never sends a browser to another site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_bodies_answer_json_and_sign_in_never_redirects_off_site() -> anyhow::Result<()> {
+    let svc = TestService::start(&[
+        ("PLAYWRIGHT__ENABLED", "false"),
+        ("ADMIN__TOKEN", ADMIN_TOKEN),
+    ])
+    .await?;
+    // A design upload over its 32 MiB limit, a sign-in form over axum's default 2 MiB.
+    for (request, what) in [
+        (
+            http()
+                .put(svc.url("/admin/templates/huge"))
+                .bearer_auth(ADMIN_TOKEN)
+                .body(vec![0u8; 33 << 20]),
+            "upload",
+        ),
+        (
+            http()
+                .post(svc.url("/admin/login"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(vec![b'a'; 3 << 20]),
+            "sign-in form",
+        ),
+    ] {
+        let r = request.send().await?;
+        let status = r.status();
+        ensure!(status == 413, "{what}: {status}");
+        ensure!(
+            header(&r, "content-type").starts_with("application/json"),
+            "{what}"
+        );
+        let body: Value = r.json().await?;
+        ensure!(
+            body["code"] == "body-too-large"
+                && body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {body}"
+        );
+    }
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    for next in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "/admin/../x",
+    ] {
+        let form = format!(
+            "token={ADMIN_TOKEN}&next={}",
+            form_urlencoded_byte_serialize(next)
+        );
+        let r = no_redirects
+            .post(svc.url("/admin/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await?;
+        ensure!(r.status().is_redirection(), "{next}: {}", r.status());
+        let location = header(&r, "location");
+        ensure!(
+            location == "/preview" || location.starts_with("/admin/"),
+            "{next} → {location}"
+        );
+        ensure!(!location.contains("evil"), "{next} → {location}");
+        ensure!(
+            header(&r, "set-cookie").contains("HttpOnly")
+                && header(&r, "set-cookie").contains("SameSite=Strict"),
+            "{}",
+            header(&r, "set-cookie")
+        );
+    }
+    svc.stop().await
+}
+
+fn form_urlencoded_byte_serialize(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -145,15 +145,15 @@ impl Encoder {
 }
 
 /// A capture's pixels: 8-bit RGB, or RGBA when some pixel is not opaque.
-struct Pixels {
+pub(crate) struct Pixels {
     width: u32,
     height: u32,
-    color: png::ColorType,
-    data: Vec<u8>,
+    pub(crate) color: png::ColorType,
+    pub(crate) data: Vec<u8>,
 }
 
 /// Decodes a PNG capture; an opaque RGBA image loses its alpha channel (a quarter of the bytes).
-fn decode_png(capture: &[u8]) -> Result<Pixels, EncodeError> {
+pub(crate) fn decode_png(capture: &[u8]) -> Result<Pixels, EncodeError> {
     let mut decoder = png::Decoder::new_with_limits(
         std::io::Cursor::new(capture),
         png::Limits {

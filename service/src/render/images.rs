@@ -15,6 +15,11 @@ use crate::render::settings::ImageSettings;
 
 include!(concat!(env!("OUT_DIR"), "/sample_images.rs"));
 
+/// The first embedded sample image: the photo of the render checks' typical card.
+pub(crate) fn first_sample_image() -> Option<&'static [u8]> {
+    SAMPLE_IMAGES.first().map(|(_, bytes)| *bytes)
+}
+
 /// An embedded sample image by file name.
 pub(crate) fn sample_image(name: &str) -> Option<&'static [u8]> {
     SAMPLE_IMAGES

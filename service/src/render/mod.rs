@@ -1,9 +1,11 @@
 //! Rendering: listing → design (WebAssembly) → HTML → Chromium → image bytes.
 //!
 //! `pipeline.rs` lists the steps; `designs.rs` owns wasmtime; `browser/` owns Chromium;
-//! `encode.rs` recompresses PNG captures; `images.rs` inlines listing images.
+//! `encode.rs` recompresses PNG captures; `images.rs` inlines listing images; `checks.rs` looks
+//! at a candidate design's cards in Chromium before it goes live.
 
 pub(crate) mod browser;
+pub(crate) mod checks;
 pub(crate) mod designs;
 pub(crate) mod encode;
 pub(crate) mod images;
@@ -22,6 +24,7 @@ pub(crate) use designs::CardSize;
 
 /// Output formats, chosen by `?format=` (parsed with the rest of the request in `card-request`).
 pub use card_request::ImageFormat;
+pub use checks::DesignCheckSettings;
 pub use pipeline::StageTimings;
 pub(crate) use pipeline::{CardRenderer, RenderError};
 pub use settings::{DesignSettings, PlaywrightSettings};

@@ -167,6 +167,7 @@ fn safe_next(next: Option<&str>) -> String {
             if (n.starts_with("/admin/") || n == "/preview" || n.starts_with("/preview?"))
                 && !n.starts_with("//")
                 && !n.contains('\\')
+                && !n.contains("..")
                 && n.len() <= 512 =>
         {
             n.to_owned()

@@ -1,4 +1,8 @@
-//! `/admin/templates`: list, upload (hot swap), roll back and retire card designs.
+//! `/admin/templates`: list, upload (hot swap, after the render checks), roll back and retire
+//! card designs.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -8,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::render::checks;
 use crate::render::designs::{LoadedDesign, RegistryError};
 use card_request::is_design_name;
 
@@ -106,6 +111,7 @@ async fn upload(
         code: "template-invalid",
         message: format!("design `{name}` was not swapped in: {e}"),
     })?;
+    let checks = render_checks(&state, &design).await?;
     if let Some(control) = &state.control {
         let (manifest, changed) = control.publish(design.clone(), "upload").await?;
         tracing::info!(template = %design.label(), digest = %&design.digest[..12], revision = manifest.revision, changed, "design published to the fleet by upload");
@@ -114,11 +120,12 @@ async fn upload(
             "changed": changed,
             "previous": previous.filter(|_| changed).map(|p| describe(&p)),
             "revision": manifest.revision,
+            "checks": checks,
         })));
     }
     if previous.as_ref().is_some_and(|p| p.digest == design.digest) {
         return Ok(Json(
-            json!({ "template": describe(&design), "changed": false }),
+            json!({ "template": describe(&design), "changed": false, "checks": checks }),
         ));
     }
     // Persist first, so the directory watcher sees bytes it already has and a restart keeps them.
@@ -131,7 +138,47 @@ async fn upload(
         "template": describe(&design),
         "changed": true,
         "previous": previous.map(|p| describe(&p)),
+        "checks": checks,
     })))
+}
+
+/// The render checks (`render/checks.rs`) of a validated candidate: 422 `design-check-failed`
+/// with the report when a refusing check fails (nothing goes live), else the report for the
+/// answer (its warnings included). Without a browser on this instance they cannot run: the
+/// answer says so rather than pass them.
+async fn render_checks(state: &AppState, design: &Arc<LoadedDesign>) -> Result<Value, ApiError> {
+    let levels = state.settings.designs.checks;
+    let Some(pool) = state.browser() else {
+        return Ok(json!({
+            "levels": levels.to_string(),
+            "skipped": "rendering is disabled on this instance (PLAYWRIGHT__ENABLED=false): the design was not looked at in Chromium",
+        }));
+    };
+    let deadline = Duration::from_millis(state.settings.playwright.browser_timeout_ms);
+    let report = checks::run(pool, state.cards.designs(), design, &levels, deadline)
+        .await
+        .map_err(|e| ApiError::BrowserUnavailable {
+            detail: format!("render checks: {e}"),
+        })?;
+    tracing::info!(
+        template = %design.label(),
+        listings = report.listings,
+        findings = report.findings.len(),
+        refused = report.refused(),
+        ms = report.took.as_millis() as u64,
+        "render checks"
+    );
+    if report.refused() {
+        return Err(ApiError::DesignCheckFailed {
+            message: format!(
+                "design `{}` was not swapped in: {}",
+                design.name,
+                report.summary()
+            ),
+            checks: report.to_json(&levels),
+        });
+    }
+    Ok(report.to_json(&levels))
 }
 
 async fn rollback(

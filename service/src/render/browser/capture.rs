@@ -28,7 +28,7 @@ const PURGE_TIMEOUT: Duration = Duration::from_millis(500);
 pub(super) struct Pages {
     idle: Mutex<Vec<PooledPage>>,
     /// At most browsers × pages captures at once.
-    permits: Semaphore,
+    pub(super) permits: Semaphore,
     /// Round robin over the slots for a new page.
     next_slot: AtomicU64,
 }
@@ -67,8 +67,8 @@ impl Pages {
 pub(super) struct PooledPage {
     slot: usize,
     generation: u64,
-    page: Page,
-    cdp: CDPSession,
+    pub(super) page: Page,
+    pub(super) cdp: CDPSession,
     renders: Arc<AtomicU64>,
     in_use: Arc<AtomicUsize>,
     /// Captures since this page's renderer was last purged.
@@ -174,7 +174,7 @@ impl BrowserPool {
     }
 
     /// An idle page whose browser is still the current one, or a new page.
-    async fn checkout(&self) -> Result<PooledPage, BrowserError> {
+    pub(super) async fn checkout(&self) -> Result<PooledPage, BrowserError> {
         loop {
             let candidate = lock(&self.pages.idle).pop();
             let Some(page) = candidate else { break };
@@ -248,10 +248,10 @@ impl BrowserPool {
 }
 
 /// Returns a page to the pool when dropped healthy; otherwise closes it in the background.
-struct PageGuard<'a> {
-    pages: &'a Pages,
-    page: Option<PooledPage>,
-    healthy: bool,
+pub(super) struct PageGuard<'a> {
+    pub(super) pages: &'a Pages,
+    pub(super) page: Option<PooledPage>,
+    pub(super) healthy: bool,
 }
 
 impl Drop for PageGuard<'_> {
@@ -315,12 +315,7 @@ async fn render_on(
     quality: u8,
     remaining: Duration,
 ) -> Result<Captured, String> {
-    let options = GotoOptions::new()
-        .timeout(remaining.max(Duration::from_millis(1)))
-        .wait_until(WaitUntil::Load);
-    page.set_content(html, options)
-        .await
-        .map_err(|e| format!("set content: {e}"))?;
+    load(page, html, remaining).await?;
     let params = screenshot_params(format, quality);
     let started = Instant::now();
     let reply = cdp
@@ -333,9 +328,19 @@ async fn render_on(
     })
 }
 
+/// Loads `html` into `page` and waits for `load`, within `remaining`.
+pub(super) async fn load(page: &Page, html: &str, remaining: Duration) -> Result<(), String> {
+    let options = GotoOptions::new()
+        .timeout(remaining.max(Duration::from_millis(1)))
+        .wait_until(WaitUntil::Load);
+    page.set_content(html, options)
+        .await
+        .map_err(|e| format!("set content: {e}"))
+}
+
 /// `Page.captureScreenshot`'s parameters: the card's area of the surface, the fast encoder, and
 /// a quality for the lossy formats only (CDP refuses one for PNG).
-fn screenshot_params(format: ImageFormat, quality: u8) -> serde_json::Value {
+pub(super) fn screenshot_params(format: ImageFormat, quality: u8) -> serde_json::Value {
     let mut params = serde_json::json!({
         "format": format.name(),
         "optimizeForSpeed": true,
@@ -351,7 +356,7 @@ fn screenshot_params(format: ImageFormat, quality: u8) -> serde_json::Value {
 
 /// The image in a `Page.captureScreenshot` reply (its `data`, base64, at the top or under
 /// `result` depending on how the driver relays it).
-fn screenshot_bytes(reply: &serde_json::Value) -> Result<Vec<u8>, String> {
+pub(super) fn screenshot_bytes(reply: &serde_json::Value) -> Result<Vec<u8>, String> {
     let data = reply
         .get("result")
         .and_then(|r| r.get("data"))

@@ -13,6 +13,8 @@
 //! - `launch.rs`: the Playwright driver and one browser's launch: flags, context, network route.
 //! - `maintenance.rs`: the maintenance task: health probes, restarts of frozen browsers,
 //!   recycling by render count or memory, the stray sweep's rounds.
+//! - `inspect.rs`: the render checks' view of a card (layout snapshot, fonts, PNG) on at most
+//!   half the pages.
 //! - `processes.rs`: the pool's processes in `/proc`: the tag and markers on their command
 //!   lines, launches and drains in progress, which tagged browser is a stray, the kills.
 //!
@@ -28,11 +30,13 @@ use crate::render::ImageFormat;
 use crate::render::settings::PlaywrightSettings;
 
 mod capture;
+mod inspect;
 mod launch;
 mod maintenance;
 mod processes;
 
 use capture::Pages;
+pub(crate) use inspect::Inspection;
 use launch::{BrowserHandle, Launcher};
 use maintenance::Maintenance;
 use processes::Processes;
@@ -63,6 +67,9 @@ pub struct BrowserPool {
     slots: Vec<Slot>,
     /// The idle pages, and one permit per page.
     pages: Pages,
+    /// Render checks hold one of these besides a page permit: at most half the pages (at least
+    /// one), so an upload's checks leave the rest to live traffic.
+    checks: tokio::sync::Semaphore,
     /// Starts the driver and each browser.
     launcher: Launcher,
     /// The pool's processes outside the slots, and the tag that finds all of them.
@@ -115,6 +122,7 @@ impl BrowserPool {
                 })
                 .collect(),
             pages: Pages::new(pages),
+            checks: tokio::sync::Semaphore::new((pages / 2).max(1)),
             launcher: Launcher::new(&settings),
             processes: Processes::new(),
             maintenance: Maintenance::new(),
