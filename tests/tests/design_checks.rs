@@ -1,7 +1,7 @@
 //! The render checks an upload passes before a design goes live, in real Chromium: a design that
 //! clips its title or renders a blank card is refused with a report naming the listing, the check
-//! and the text; a font without CJK glyphs is a warning and goes live; the shipped designs pass
-//! every refusing check.
+//! and the text; a font without CJK glyphs is a warning and goes live; a dry run checks and diffs
+//! against the live version without publishing; the shipped designs pass every refusing check.
 
 use anyhow::{Context, ensure};
 use card_e2e::service::{ADMIN_TOKEN, TestService, dist_dir, fresh_templates_dir, http};
@@ -24,7 +24,8 @@ async fn upload(
     Ok((r.status(), r.json().await?))
 }
 
-async fn live(svc: &TestService) -> anyhow::Result<Vec<String>> {
+/// `GET /admin/templates`'s list.
+async fn templates(svc: &TestService) -> anyhow::Result<Vec<Value>> {
     let list: Value = http()
         .get(svc.url("/admin/templates"))
         .bearer_auth(ADMIN_TOKEN)
@@ -32,12 +33,24 @@ async fn live(svc: &TestService) -> anyhow::Result<Vec<String>> {
         .await?
         .json()
         .await?;
-    Ok(list["templates"]
-        .as_array()
-        .context("templates")?
+    list["templates"].as_array().cloned().context("templates")
+}
+
+async fn live(svc: &TestService) -> anyhow::Result<Vec<String>> {
+    Ok(templates(svc)
+        .await?
         .iter()
         .filter_map(|t| t["name"].as_str().map(str::to_owned))
         .collect())
+}
+
+async fn digest_of(svc: &TestService, design: &str) -> anyhow::Result<String> {
+    templates(svc)
+        .await?
+        .iter()
+        .find(|x| x["name"] == design)
+        .and_then(|t| t["digest"].as_str().map(str::to_owned))
+        .with_context(|| format!("{design} is not live"))
 }
 
 fn findings<'a>(checks: &'a Value, check: &str) -> Vec<&'a Value> {
@@ -115,6 +128,73 @@ async fn uploads_are_looked_at_in_chromium_before_they_go_live() -> anyhow::Resu
     );
     ensure!(live(&svc).await?.iter().any(|n| n == "fixture-nocjk"));
     eprintln!("fixture-nocjk warnings: {}", body["checks"]["findings"]);
+
+    // A dry run checks and diffs against the live version and publishes nothing. `minimal`
+    // with its 10 px bottom band recoloured (the same bytes otherwise): the diff finds the band.
+    let minimal = std::fs::read(dist_dir()?.join("minimal.wasm"))?;
+    let needle = b"height:10px;background:#2563EB";
+    let at = minimal
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .context("minimal's band style in its component")?;
+    let mut recoloured = minimal.clone();
+    recoloured[at + needle.len() - 6..at + needle.len()].copy_from_slice(b"EB2563");
+    let before = digest_of(&svc, "minimal").await?;
+    let r = http()
+        .put(svc.url("/admin/templates/minimal?dry_run=true"))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(recoloured)
+        .send()
+        .await?;
+    let (status, body): (StatusCode, Value) = (r.status(), r.json().await?);
+    ensure!(
+        status == StatusCode::OK && body["dry_run"] == true && body["published"] == false,
+        "{status} {body}"
+    );
+    let diff = body["diff"]["listings"].as_array().context("diff")?;
+    ensure!(diff.len() == 8, "{body}");
+    for listing in diff {
+        ensure!(
+            listing["region"] == serde_json::json!({"x": 0, "y": 620, "width": 1200, "height": 10}),
+            "the band, and only the band: {listing}"
+        );
+        ensure!(
+            (listing["changed"].as_f64().unwrap_or(0.0) - 0.0159).abs() < 0.0001,
+            "{listing}"
+        );
+    }
+    ensure!(
+        digest_of(&svc, "minimal").await? == before,
+        "a dry run published"
+    );
+    eprintln!(
+        "dry run of minimal: checks {} ms, diff {} ms",
+        body["checks"]["ms"], body["diff"]["ms"]
+    );
+    // Identical bytes: nothing changed anywhere.
+    let (status, body) = upload(&svc, "minimal", minimal).await?;
+    ensure!(
+        status == StatusCode::OK && body["diff"]["most_changed"] == 0.0,
+        "{status} {body}"
+    );
+    ensure!(
+        body["diff"]["listings"]
+            .as_array()
+            .is_some_and(|l| l.iter().all(|x| x["region"].is_null())),
+        "{body}"
+    );
+    // Bad query parameters are refused before anything runs.
+    let r = http()
+        .put(svc.url("/admin/templates/minimal?dry_run=maybe"))
+        .bearer_auth(ADMIN_TOKEN)
+        .body(vec![0u8; 8])
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        r.status()
+    );
 
     // The shipped designs pass every refusing check (their warnings, if any, are printed).
     for design in ["classic", "spotlight", "minimal", "ticket"] {

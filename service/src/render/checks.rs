@@ -209,6 +209,8 @@ pub(crate) struct Finding {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Report {
     pub(crate) findings: Vec<Finding>,
+    /// Each reference listing's card as a PNG (for the visual diff).
+    pub(crate) cards: Vec<(&'static str, Vec<u8>)>,
     /// Reference listings rendered and inspected.
     pub(crate) listings: usize,
     pub(crate) took: Duration,
@@ -339,6 +341,7 @@ pub(crate) async fn run(
         {
             found.push((Check::Blank, String::new(), detail));
         }
+        report.cards.push((listing, inspection.png));
         report
             .findings
             .extend(found.into_iter().map(|(check, text, detail)| Finding {
@@ -656,6 +659,113 @@ pub(crate) fn blank(png: &[u8]) -> Option<String> {
     })
 }
 
+/// How a candidate's card differs from the live version's on one reference listing.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Difference {
+    pub(crate) listing: &'static str,
+    /// Share of pixels that changed (any channel by more than [`DIFF_THRESHOLD`]).
+    pub(crate) changed: f64,
+    /// The smallest box holding every changed pixel: x, y, width, height.
+    pub(crate) region: Option<[u32; 4]>,
+}
+
+/// A channel must change by more than this to count (encoder and anti-aliasing noise).
+const DIFF_THRESHOLD: u8 = 16;
+
+/// Renders `live` on the reference listings and compares each card with the candidate's
+/// (`candidate.cards`), under the same page limit as the checks.
+pub(crate) async fn diff(
+    pool: &BrowserPool,
+    registry: &std::sync::Arc<DesignRegistry>,
+    live: &std::sync::Arc<LoadedDesign>,
+    candidate: &Report,
+    deadline: Duration,
+) -> Result<Vec<Difference>, BrowserError> {
+    let mut out = Vec::new();
+    for (listing, input) in references() {
+        let Some((_, after)) = candidate.cards.iter().find(|(l, _)| *l == listing) else {
+            continue;
+        };
+        let (registry, design) = (registry.clone(), live.clone());
+        let html = tokio::task::spawn_blocking(move || registry.render(&design, &input))
+            .await
+            .map_err(|e| BrowserError::Failed(e.to_string()))?;
+        let before = match html {
+            Ok(html) => {
+                pool.inspect(&html, deadline, &[], |_| Vec::new())
+                    .await?
+                    .png
+            }
+            // The live version refuses this listing: everything changed.
+            Err(_) => Vec::new(),
+        };
+        let (changed, region) = compare(&before, after);
+        out.push(Difference {
+            listing,
+            changed,
+            region,
+        });
+    }
+    Ok(out)
+}
+
+/// The share of pixels that differ between two PNG cards and their bounding box; a card that
+/// does not decode, or of another size, differs everywhere.
+pub(crate) fn compare(before: &[u8], after: &[u8]) -> (f64, Option<[u32; 4]>) {
+    let everything = (1.0, Some([0, 0, CARD_SIZE.width, CARD_SIZE.height]));
+    let (Ok(a), Ok(b)) = (decode_png(before), decode_png(after)) else {
+        return everything;
+    };
+    if (a.width, a.height) != (b.width, b.height) {
+        return everything;
+    }
+    let channels = |p: &crate::render::encode::Pixels| {
+        if p.color == png::ColorType::Rgba {
+            4
+        } else {
+            3
+        }
+    };
+    let (ca, cb) = (channels(&a), channels(&b));
+    let (mut changed, mut min_x, mut min_y, mut max_x, mut max_y) =
+        (0u64, u32::MAX, u32::MAX, 0, 0);
+    for (i, (pa, pb)) in a
+        .data
+        .chunks_exact(ca)
+        .zip(b.data.chunks_exact(cb))
+        .enumerate()
+    {
+        if pa[..3]
+            .iter()
+            .zip(&pb[..3])
+            .any(|(x, y)| x.abs_diff(*y) > DIFF_THRESHOLD)
+        {
+            let (x, y) = ((i as u32) % a.width, (i as u32) / a.width);
+            changed += 1;
+            (min_x, min_y, max_x, max_y) = (min_x.min(x), min_y.min(y), max_x.max(x), max_y.max(y));
+        }
+    }
+    let total = u64::from(a.width) * u64::from(a.height);
+    let region = (changed > 0).then(|| [min_x, min_y, max_x - min_x + 1, max_y - min_y + 1]);
+    (changed as f64 / total.max(1) as f64, region)
+}
+
+/// The diff as the upload answers it.
+pub(crate) fn diff_json(differences: &[Difference]) -> Value {
+    let listings: Vec<Value> = differences
+        .iter()
+        .map(|d| {
+            json!({
+                "listing": d.listing,
+                "changed": (d.changed * 10_000.0).round() / 10_000.0,
+                "region": d.region.map(|[x, y, w, h]| json!({"x": x, "y": y, "width": w, "height": h})),
+            })
+        })
+        .collect();
+    let most = differences.iter().map(|d| d.changed).fold(0.0, f64::max);
+    json!({"listings": listings, "most_changed": (most * 10_000.0).round() / 10_000.0})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -780,6 +890,20 @@ mod tests {
         writer.write_image_data(&data).expect("pixels");
         writer.finish().expect("finish");
         out
+    }
+
+    #[test]
+    fn identical_cards_differ_nowhere_and_a_changed_band_is_found_where_it_is() {
+        let before = png(|_, _| 200);
+        assert_eq!(compare(&before, &before), (0.0, None));
+        // Rows 60..63 change (the image is 120×63).
+        let after = png(|_, y| if y >= 60 { 20 } else { 200 });
+        let (share, region) = compare(&before, &after);
+        assert!((share - 3.0 / 63.0).abs() < 1e-9, "{share}");
+        assert_eq!(region, Some([0, 60, 120, 3]));
+        // Noise below the threshold is not a change.
+        assert_eq!(compare(&before, &png(|_, _| 210)), (0.0, None));
+        assert_eq!(compare(b"", &before).0, 1.0);
     }
 
     #[test]

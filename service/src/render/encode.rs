@@ -146,8 +146,8 @@ impl Encoder {
 
 /// A capture's pixels: 8-bit RGB, or RGBA when some pixel is not opaque.
 pub(crate) struct Pixels {
-    width: u32,
-    height: u32,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
     pub(crate) color: png::ColorType,
     pub(crate) data: Vec<u8>,
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -85,8 +85,10 @@ async fn list(State(state): State<AppState>) -> Json<Value> {
 async fn upload(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    let dry_run = dry_run(raw.as_deref())?;
     if !is_design_name(&name) {
         return Err(ApiError::Invalid {
             code: "invalid-template-name",
@@ -111,7 +113,17 @@ async fn upload(
         code: "template-invalid",
         message: format!("design `{name}` was not swapped in: {e}"),
     })?;
-    let checks = render_checks(&state, &design).await?;
+    let (checks, diff) = render_checks(&state, &design, previous.as_ref()).await?;
+    if dry_run {
+        tracing::info!(template = %design.label(), "design checked, not published (dry run)");
+        return Ok(Json(json!({
+            "template": describe(&design),
+            "dry_run": true,
+            "published": false,
+            "checks": checks,
+            "diff": diff,
+        })));
+    }
     if let Some(control) = &state.control {
         let (manifest, changed) = control.publish(design.clone(), "upload").await?;
         tracing::info!(template = %design.label(), digest = %&design.digest[..12], revision = manifest.revision, changed, "design published to the fleet by upload");
@@ -121,11 +133,12 @@ async fn upload(
             "previous": previous.filter(|_| changed).map(|p| describe(&p)),
             "revision": manifest.revision,
             "checks": checks,
+            "diff": diff,
         })));
     }
     if previous.as_ref().is_some_and(|p| p.digest == design.digest) {
         return Ok(Json(
-            json!({ "template": describe(&design), "changed": false, "checks": checks }),
+            json!({ "template": describe(&design), "changed": false, "checks": checks, "diff": diff }),
         ));
     }
     // Persist first, so the directory watcher sees bytes it already has and a restart keeps them.
@@ -139,27 +152,66 @@ async fn upload(
         "changed": true,
         "previous": previous.map(|p| describe(&p)),
         "checks": checks,
+        "diff": diff,
     })))
 }
 
-/// The render checks (`render/checks.rs`) of a validated candidate: 422 `design-check-failed`
-/// with the report when a refusing check fails (nothing goes live), else the report for the
-/// answer (its warnings included). Without a browser on this instance they cannot run: the
-/// answer says so rather than pass them.
-async fn render_checks(state: &AppState, design: &Arc<LoadedDesign>) -> Result<Value, ApiError> {
+/// `?dry_run=true`: validate, check and diff, publish nothing.
+fn dry_run(raw: Option<&str>) -> Result<bool, ApiError> {
+    let mut dry_run = false;
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match (key.as_ref(), value.as_ref()) {
+            ("dry_run", "true" | "1") => dry_run = true,
+            ("dry_run", "false" | "0") => dry_run = false,
+            ("dry_run", other) => {
+                return Err(ApiError::Invalid {
+                    code: "invalid-parameter",
+                    message: format!(
+                        "dry_run must be true or false, not `{}`",
+                        other.chars().take(32).collect::<String>()
+                    ),
+                });
+            }
+            (other, _) => {
+                return Err(ApiError::Invalid {
+                    code: "unknown-parameter",
+                    message: format!(
+                        "unknown query parameter `{}`; allowed: dry_run",
+                        other.chars().take(32).collect::<String>()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(dry_run)
+}
+
+/// The render checks (`render/checks.rs`) of a validated candidate and its visual diff against
+/// the live version: 422 `design-check-failed` with the report when a refusing check fails
+/// (nothing goes live), else the report (its warnings included) and the diff (`null` for a new
+/// design). Without a browser on this instance they cannot run: the answer says so rather than
+/// pass them.
+async fn render_checks(
+    state: &AppState,
+    design: &Arc<LoadedDesign>,
+    live: Option<&Arc<LoadedDesign>>,
+) -> Result<(Value, Value), ApiError> {
     let levels = state.settings.designs.checks;
     let Some(pool) = state.browser() else {
-        return Ok(json!({
-            "levels": levels.to_string(),
-            "skipped": "rendering is disabled on this instance (PLAYWRIGHT__ENABLED=false): the design was not looked at in Chromium",
-        }));
+        let skipped = "rendering is disabled on this instance (PLAYWRIGHT__ENABLED=false): the design was not looked at in Chromium";
+        return Ok((
+            json!({ "levels": levels.to_string(), "skipped": skipped }),
+            json!({ "skipped": skipped }),
+        ));
     };
     let deadline = Duration::from_millis(state.settings.playwright.browser_timeout_ms);
-    let report = checks::run(pool, state.cards.designs(), design, &levels, deadline)
+    let unavailable = |e: crate::render::browser::BrowserError| ApiError::BrowserUnavailable {
+        detail: format!("render checks: {e}"),
+    };
+    let registry = state.cards.designs();
+    let report = checks::run(pool, registry, design, &levels, deadline)
         .await
-        .map_err(|e| ApiError::BrowserUnavailable {
-            detail: format!("render checks: {e}"),
-        })?;
+        .map_err(unavailable)?;
     tracing::info!(
         template = %design.label(),
         listings = report.listings,
@@ -178,7 +230,20 @@ async fn render_checks(state: &AppState, design: &Arc<LoadedDesign>) -> Result<V
             checks: report.to_json(&levels),
         });
     }
-    Ok(report.to_json(&levels))
+    let diff = match live {
+        Some(live) => {
+            let started = std::time::Instant::now();
+            let differences = checks::diff(pool, registry, live, &report, deadline)
+                .await
+                .map_err(unavailable)?;
+            let mut diff = checks::diff_json(&differences);
+            diff["against"] = json!(live.label());
+            diff["ms"] = json!(started.elapsed().as_millis() as u64);
+            diff
+        }
+        None => Value::Null,
+    };
+    Ok((report.to_json(&levels), diff))
 }
 
 async fn rollback(
