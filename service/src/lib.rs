@@ -35,6 +35,7 @@ pub use crate::render::{DesignSettings, PlaywrightSettings};
 
 // Rendering outside a server: `xtask test-playwright`, `xtask bench`, the browser tests.
 pub use crate::render::browser::{BrowserError, BrowserPool};
+pub use crate::render::checks::{CheckLevels, Report as CheckReport, run as check_design};
 pub use crate::render::designs::{DesignRegistry, smoke_input};
 pub use crate::render::images::ImageFetcher;
 pub use crate::render::pipeline::card_input;

@@ -1,5 +1,6 @@
 //! `cargo xtask designs push|list|rollback`: the fleet's designs, straight through the control
-//! plane in the bucket (for CI pipelines that publish designs without going through HTTP).
+//! plane in the bucket (for CI pipelines that publish designs without going through HTTP);
+//! `cargo xtask designs check`: the render checks of an upload, run here in Chromium.
 //!
 //! `push` validates the component here first, exactly as an instance does on upload (compile,
 //! describe, smoke renders), so a broken design never reaches the manifest; then it stores the
@@ -7,7 +8,8 @@
 //! it up at its next poll.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use card_control::{Actor, ControlError, ControlStore, Manifest, Read, Version};
@@ -26,6 +28,18 @@ pub enum Designs {
         name: Option<String>,
         #[command(flatten)]
         target: TargetArgs,
+    },
+    /// Render a component's cards in Chromium on the reference listings and run the render checks
+    /// an upload runs (overflow, glyphs, blank): a table of findings; non-zero on a refusing one.
+    Check {
+        /// The component (`card-templates/dist/NAME.wasm`).
+        path: PathBuf,
+        /// The design's name [default: the file name without `.wasm`].
+        #[arg(long)]
+        name: Option<String>,
+        /// The level of each check, as `DESIGNS__CHECKS` [default: the settings' value].
+        #[arg(long, value_name = "CHECK=LEVEL,...")]
+        checks: Option<String>,
     },
     /// The manifest: live version of each design, its history, retired designs, the experiment.
     List {
@@ -47,13 +61,7 @@ impl Designs {
         match self {
             Designs::Push { path, name, target } => {
                 let target = Target::resolve(&target, &settings)?;
-                let name = match name {
-                    Some(name) => name,
-                    None => path
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .context("the path names no file")?,
-                };
+                let name = design_name(&path, name)?;
                 let bytes =
                     std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
                 util::step(format_args!(
@@ -99,6 +107,64 @@ impl Designs {
                     util::human_duration(started.elapsed())
                 );
             }
+            Designs::Check { path, name, checks } => {
+                let name = design_name(&path, name)?;
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let levels = match checks {
+                    Some(text) => card_service::CheckLevels::try_from(text)
+                        .map_err(|e| anyhow::anyhow!("--checks: {e}"))?,
+                    None => settings.designs.checks,
+                };
+                util::step(format_args!(
+                    "validating {} as design `{name}`",
+                    path.display()
+                ));
+                let registry = Arc::new(
+                    card_service::DesignRegistry::new(settings.templates.clone())
+                        .map_err(|e| anyhow::anyhow!("the wasm engine: {e}"))?,
+                );
+                let design = registry
+                    .validate(&name, &bytes)
+                    .map_err(|e| anyhow::anyhow!("{}: refused: {e}", path.display()))?;
+                util::step(format_args!(
+                    "rendering the reference listings in Chromium ({levels})"
+                ));
+                let (node_check, node) = crate::checks::node();
+                let (driver_check, cli_js) = crate::checks::driver();
+                let (Some(node), Some(cli_js)) = (node, cli_js) else {
+                    bail!(
+                        "the render checks need Node and the Playwright driver: {node_check}; {driver_check} (`cargo xtask dev` or `cargo xtask test` installs them)"
+                    );
+                };
+                crate::test_playwright::use_driver(&node, &cli_js);
+                let mut playwright = settings.playwright.clone();
+                (
+                    playwright.max_concurrent_browsers,
+                    playwright.pages_per_browser,
+                ) = (1, 2);
+                let deadline = Duration::from_millis(playwright.browser_timeout_ms);
+                let pool = card_service::BrowserPool::new(playwright);
+                let report =
+                    card_service::check_design(&pool, &registry, &design, &levels, deadline).await;
+                pool.shutdown().await;
+                let report = report.map_err(|e| anyhow::anyhow!("Chromium: {e}"))?;
+                print_findings(&report);
+                if report.refused() {
+                    bail!(
+                        "designs check: {} is refused: {}",
+                        path.display(),
+                        report.summary()
+                    );
+                }
+                println!(
+                    "designs check: {} passes ({} listings, {} warning(s)) in {}",
+                    design.label(),
+                    report.listings,
+                    report.findings.len(),
+                    util::human_duration(started.elapsed())
+                );
+            }
             Designs::List { target } => {
                 let target = Target::resolve(&target, &settings)?;
                 let store = store(&target).await;
@@ -136,6 +202,39 @@ impl Designs {
             }
         }
         Ok(())
+    }
+}
+
+/// The design name a component is pushed or checked as: `--name`, else the file name.
+fn design_name(path: &std::path::Path, name: Option<String>) -> Result<String> {
+    match name {
+        Some(name) => Ok(name),
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .context("the path names no file"),
+    }
+}
+
+fn print_findings(report: &card_service::CheckReport) {
+    if report.findings.is_empty() {
+        println!("no findings on {} reference listings", report.listings);
+        return;
+    }
+    println!(
+        "{:<16} {:<9} {:<7} text / detail",
+        "listing", "check", "level"
+    );
+    for f in &report.findings {
+        println!(
+            "{:<16} {:<9} {:<7} {:?}\n{:<34} {}",
+            f.listing,
+            f.check.name(),
+            f.level.name(),
+            f.text,
+            "",
+            f.detail
+        );
     }
 }
 

@@ -54,7 +54,7 @@ const BLANK_SHARE: f64 = 0.995;
 
 /// The three checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Check {
+pub enum Check {
     Overflow,
     Glyphs,
     Blank,
@@ -63,7 +63,7 @@ pub(crate) enum Check {
 impl Check {
     const ALL: [Check; 3] = [Check::Overflow, Check::Glyphs, Check::Blank];
 
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Check::Overflow => "overflow",
             Check::Glyphs => "glyphs",
@@ -74,14 +74,14 @@ impl Check {
 
 /// What a failing check does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Level {
+pub enum Level {
     Off,
     Warn,
     Refuse,
 }
 
 impl Level {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Level::Off => "off",
             Level::Warn => "warn",
@@ -195,30 +195,30 @@ impl DesignCheckSettings {
 
 /// One check that failed on one reference listing.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Finding {
-    pub(crate) listing: &'static str,
-    pub(crate) check: Check,
-    pub(crate) level: Level,
+pub struct Finding {
+    pub listing: &'static str,
+    pub check: Check,
+    pub level: Level,
     /// The offending text (empty for a blank card).
-    pub(crate) text: String,
+    pub text: String,
     /// What is wrong with it.
-    pub(crate) detail: String,
+    pub detail: String,
 }
 
 /// The checks of one design on every reference listing.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Report {
-    pub(crate) findings: Vec<Finding>,
+pub struct Report {
+    pub findings: Vec<Finding>,
     /// Each reference listing's card as a PNG (for the visual diff).
     pub(crate) cards: Vec<(&'static str, Vec<u8>)>,
     /// Reference listings rendered and inspected.
-    pub(crate) listings: usize,
-    pub(crate) took: Duration,
+    pub listings: usize,
+    pub took: Duration,
 }
 
 impl Report {
     /// `true` when a refusing check failed: the design must not go live.
-    pub(crate) fn refused(&self) -> bool {
+    pub fn refused(&self) -> bool {
         self.findings.iter().any(|f| f.level == Level::Refuse)
     }
 
@@ -246,7 +246,7 @@ impl Report {
     }
 
     /// One line per refusing finding, for the 422 message.
-    pub(crate) fn summary(&self) -> String {
+    pub fn summary(&self) -> String {
         let lines: Vec<String> = self
             .findings
             .iter()
@@ -301,7 +301,7 @@ pub(crate) fn references() -> Vec<(&'static str, CardInput)> {
 
 /// Renders `design` on every reference listing and inspects each card. At most half the pool's
 /// pages run checks at once (live traffic keeps the rest), one listing after another.
-pub(crate) async fn run(
+pub async fn run(
     pool: &BrowserPool,
     registry: &std::sync::Arc<DesignRegistry>,
     design: &std::sync::Arc<LoadedDesign>,
@@ -497,14 +497,15 @@ pub(crate) fn overflow(reply: &Value) -> Vec<(String, String)> {
         if b[2] <= 0.0 || b[3] <= 0.0 || reported.contains(&node) {
             continue;
         }
-        let problem = if !inside(b, &card) {
-            Some(format!(
-                "text runs off the {}×{} card (box at {:.0},{:.0} {:.0}×{:.0})",
-                CARD_SIZE.width, CARD_SIZE.height, b[0], b[1], b[2], b[3]
-            ))
-        } else {
-            clipping_ancestor(&s, node, b)
-        };
+        // Clipped first: a box cut by its container is not seen running off the card.
+        let problem = clipping_ancestor(&s, node, b).or_else(|| {
+            (!inside(b, &card)).then(|| {
+                format!(
+                    "text runs off the {}×{} card (box at {:.0},{:.0} {:.0}×{:.0})",
+                    CARD_SIZE.width, CARD_SIZE.height, b[0], b[1], b[2], b[3]
+                )
+            })
+        });
         if let Some(problem) = problem {
             reported.insert(node);
             out.push((quote(s.text(node)), problem));
