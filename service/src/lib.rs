@@ -123,6 +123,8 @@ pub struct AppInner {
     pub(crate) fallback: Arc<fallback::FallbackCards>,
     /// Which share-link visits count as clicks (one per person per dedupe window).
     pub(crate) clicks: experiments::Clicks,
+    /// The last render-check runs of uploads here, with their cards (`/preview/diff`).
+    pub(crate) recent_checks: render::checks::RecentChecks,
 }
 
 impl std::ops::Deref for AppState {
@@ -239,6 +241,7 @@ impl AppState {
             signer: settings_signer,
             fallback,
             clicks,
+            recent_checks: render::checks::RecentChecks::default(),
         })))
     }
 
@@ -323,6 +326,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::share::router())
         .merge(routes::preview::router())
+        .merge(routes::preview_diff::router())
         .merge(routes::metrics::router())
         .merge(routes::admin::login_router())
         .merge(routes::admin::router(state.clone(), admin_routes()))

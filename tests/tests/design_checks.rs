@@ -53,6 +53,10 @@ async fn digest_of(svc: &TestService, design: &str) -> anyhow::Result<String> {
         .with_context(|| format!("{design} is not live"))
 }
 
+async fn page(svc: &TestService, path: &str) -> anyhow::Result<String> {
+    Ok(http().get(svc.url(path)).send().await?.text().await?)
+}
+
 fn findings<'a>(checks: &'a Value, check: &str) -> Vec<&'a Value> {
     checks["findings"]
         .as_array()
@@ -127,6 +131,21 @@ async fn uploads_are_looked_at_in_chromium_before_they_go_live() -> anyhow::Resu
         "{body}"
     );
     ensure!(live(&svc).await?.iter().any(|n| n == "fixture-nocjk"));
+    // The gallery marks the warned cell and links the run; the run's page lists the findings.
+    let gallery = page(&svc, "/preview?listing=dl_edge-cjk-ja&a=fixture-nocjk").await?;
+    ensure!(
+        gallery.contains(r#"<td class="warned" title="glyphs (warn): drawn with"#),
+        "{gallery}"
+    );
+    ensure!(
+        gallery.contains(r#"href="/preview/diff?design=fixture-nocjk""#),
+        "{gallery}"
+    );
+    let html = page(&svc, "/preview/diff?design=fixture-nocjk").await?;
+    ensure!(
+        html.contains("glyphs (warn) on cjk") && html.contains("published"),
+        "{html}"
+    );
     eprintln!("fixture-nocjk warnings: {}", body["checks"]["findings"]);
 
     // A dry run checks and diffs against the live version and publishes nothing. `minimal`
@@ -171,6 +190,30 @@ async fn uploads_are_looked_at_in_chromium_before_they_go_live() -> anyhow::Resu
         "dry run of minimal: checks {} ms, diff {} ms",
         body["checks"]["ms"], body["diff"]["ms"]
     );
+    // Its cards: the live one, the candidate and the overlay, and the page showing them.
+    for kind in ["before", "after", "diff"] {
+        let url = diff[0]["images"][kind].as_str().context("image link")?;
+        let r = http().get(svc.url(url)).send().await?;
+        ensure!(r.status() == StatusCode::OK, "{url}: {}", r.status());
+        let png = r.bytes().await?;
+        ensure!(png.starts_with(b"\x89PNG"), "{url}");
+    }
+    let html = page(&svc, "/preview/diff?design=minimal").await?;
+    ensure!(
+        html.contains("dry run: not published") && html.matches("/diff.png").count() == 8,
+        "{html}"
+    );
+    let r = http()
+        .get(svc.url("/preview/diff?design=ticket"))
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        r.status()
+    );
+    let body: Value = r.json().await?;
+    ensure!(body["code"] == "no-check-run", "{body}");
     // Identical bytes: nothing changed anywhere.
     let (status, body) = upload(&svc, "minimal", minimal).await?;
     ensure!(

@@ -668,6 +668,8 @@ pub(crate) struct Difference {
     pub(crate) changed: f64,
     /// The smallest box holding every changed pixel: x, y, width, height.
     pub(crate) region: Option<[u32; 4]>,
+    /// The live version's card (PNG; empty when the live version refused the listing).
+    pub(crate) before: Vec<u8>,
 }
 
 /// A channel must change by more than this to count (encoder and anti-aliasing noise).
@@ -705,6 +707,7 @@ pub(crate) async fn diff(
             listing,
             changed,
             region,
+            before,
         });
     }
     Ok(out)
@@ -751,8 +754,8 @@ pub(crate) fn compare(before: &[u8], after: &[u8]) -> (f64, Option<[u32; 4]>) {
     (changed as f64 / total.max(1) as f64, region)
 }
 
-/// The diff as the upload answers it.
-pub(crate) fn diff_json(differences: &[Difference]) -> Value {
+/// The diff as the upload answers it; `images(listing)` gives the links to its cards.
+pub(crate) fn diff_json(differences: &[Difference], images: impl Fn(&str) -> Value) -> Value {
     let listings: Vec<Value> = differences
         .iter()
         .map(|d| {
@@ -760,11 +763,109 @@ pub(crate) fn diff_json(differences: &[Difference]) -> Value {
                 "listing": d.listing,
                 "changed": (d.changed * 10_000.0).round() / 10_000.0,
                 "region": d.region.map(|[x, y, w, h]| json!({"x": x, "y": y, "width": w, "height": h})),
+                "images": images(d.listing),
             })
         })
         .collect();
     let most = differences.iter().map(|d| d.changed).fold(0.0, f64::max);
     json!({"listings": listings, "most_changed": (most * 10_000.0).round() / 10_000.0})
+}
+
+/// The diff overlay: the candidate's card dimmed, with every changed pixel in red. `None` when
+/// either card does not decode or their sizes differ.
+pub(crate) fn diff_image(before: &[u8], after: &[u8]) -> Option<Vec<u8>> {
+    let (a, b) = (decode_png(before).ok()?, decode_png(after).ok()?);
+    if (a.width, a.height) != (b.width, b.height) {
+        return None;
+    }
+    let channels = |p: &crate::render::encode::Pixels| {
+        if p.color == png::ColorType::Rgba {
+            4
+        } else {
+            3
+        }
+    };
+    let (ca, cb) = (channels(&a), channels(&b));
+    let mut rgb = Vec::with_capacity(b.data.len() / cb * 3);
+    for (pa, pb) in a.data.chunks_exact(ca).zip(b.data.chunks_exact(cb)) {
+        let changed = pa[..3]
+            .iter()
+            .zip(&pb[..3])
+            .any(|(x, y)| x.abs_diff(*y) > DIFF_THRESHOLD);
+        if changed {
+            rgb.extend_from_slice(&[255, 32, 32]);
+        } else {
+            rgb.extend(pb[..3].iter().map(|v| v / 3));
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, b.width, b.height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header().ok()?;
+    writer.write_image_data(&rgb).ok()?;
+    writer.finish().ok()?;
+    Some(out)
+}
+
+/// One check run of an upload (or a dry run), kept for `/preview/diff`.
+pub(crate) struct CheckRun {
+    pub(crate) id: u64,
+    pub(crate) design: String,
+    /// `name@version` of the candidate, and of the live version it was compared with.
+    pub(crate) label: String,
+    pub(crate) against: Option<String>,
+    pub(crate) at: u64,
+    pub(crate) dry_run: bool,
+    pub(crate) refused: bool,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) cards: Vec<RunCard>,
+}
+
+/// One reference listing of a check run.
+pub(crate) struct RunCard {
+    pub(crate) listing: &'static str,
+    /// The candidate's card.
+    pub(crate) after: Vec<u8>,
+    /// The live version's card, when there was one to compare with.
+    pub(crate) before: Option<Vec<u8>>,
+    /// The share of pixels changed.
+    pub(crate) changed: Option<f64>,
+}
+
+/// The last [`RECENT_RUNS`] check runs of this instance, newest last.
+#[derive(Default)]
+pub(crate) struct RecentChecks {
+    runs: std::sync::Mutex<std::collections::VecDeque<std::sync::Arc<CheckRun>>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+/// How many check runs (with their cards: ≈ 8 × 3 × 100 KB each) an instance keeps.
+pub(crate) const RECENT_RUNS: usize = 10;
+
+impl RecentChecks {
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+    }
+
+    pub(crate) fn keep(&self, run: CheckRun) {
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.push_back(std::sync::Arc::new(run));
+        while runs.len() > RECENT_RUNS {
+            runs.pop_front();
+        }
+    }
+
+    pub(crate) fn get(&self, id: u64) -> Option<std::sync::Arc<CheckRun>> {
+        let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.iter().find(|r| r.id == id).cloned()
+    }
+
+    /// The latest run of `design`.
+    pub(crate) fn latest(&self, design: &str) -> Option<std::sync::Arc<CheckRun>> {
+        let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.iter().rev().find(|r| r.design == design).cloned()
+    }
 }
 
 #[cfg(test)]
@@ -905,6 +1006,12 @@ mod tests {
         // Noise below the threshold is not a change.
         assert_eq!(compare(&before, &png(|_, _| 210)), (0.0, None));
         assert_eq!(compare(b"", &before).0, 1.0);
+        // The overlay marks the changed rows red and dims the rest.
+        let overlay = diff_image(&before, &after).expect("overlay");
+        let pixels = decode_png(&overlay).expect("decodes");
+        let at = |x: usize, y: usize| &pixels.data[(y * 120 + x) * 3..(y * 120 + x) * 3 + 3];
+        assert_eq!(at(5, 61), [255, 32, 32]);
+        assert_eq!(at(5, 10), [66, 66, 66]);
     }
 
     #[test]

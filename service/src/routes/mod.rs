@@ -10,5 +10,6 @@ pub(crate) mod jobs;
 pub(crate) mod metrics;
 pub(crate) mod og_image;
 pub(crate) mod preview;
+pub(crate) mod preview_diff;
 pub(crate) mod share;
 pub(crate) mod templates;

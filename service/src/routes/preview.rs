@@ -18,16 +18,18 @@ use crate::render::designs::LoadedDesign;
 use crate::render::pipeline::card_input;
 use crate::routes::share::escape;
 
-/// The gallery's default rows: a typical listing and the edge cases designs must survive.
-const GALLERY_LISTINGS: &[&str] = &[
-    "dl-0001",
-    "dl_edge-long-title-1000",
-    "dl_edge-emoji",
-    "dl_edge-cjk-ja",
-    "dl_edge-rtl",
-    "dl_edge-html-script",
-    "dl_edge-null-price",
-    "dl_edge-all-null",
+/// The gallery's default rows: a typical listing and the edge cases designs must survive, each
+/// with the render checks' reference listing it stands for (its cell is marked when the design's
+/// latest check run found something there).
+const GALLERY_LISTINGS: &[(&str, Option<&str>)] = &[
+    ("dl-0001", Some("typical")),
+    ("dl_edge-long-title-1000", Some("long-title")),
+    ("dl_edge-emoji", Some("emoji")),
+    ("dl_edge-cjk-ja", Some("cjk")),
+    ("dl_edge-rtl", Some("rtl")),
+    ("dl_edge-html-script", Some("hostile-markup")),
+    ("dl_edge-null-price", None),
+    ("dl_edge-all-null", Some("bare")),
 ];
 
 pub(crate) fn router() -> Router<AppState> {
@@ -102,7 +104,10 @@ async fn preview(
     };
     let ids: Vec<String> = match &query.listing {
         Some(id) => vec![id.clone()],
-        None => GALLERY_LISTINGS.iter().map(|s| s.to_string()).collect(),
+        None => GALLERY_LISTINGS
+            .iter()
+            .map(|(id, _)| id.to_string())
+            .collect(),
     };
     let mut listings = Vec::new();
     for id in &ids {
@@ -149,6 +154,7 @@ input,select,button{font:inherit;padding:4px 8px;border-radius:6px;border:1px so
 table{border-collapse:separate;border-spacing:16px}th{font-weight:600;text-align:left;vertical-align:bottom}
 td{vertical-align:top}img{width:480px;height:252px;border-radius:8px;background:#1b263b;display:block}
 .meta{font-size:12px;color:#8fa3bf}td.id{font-size:12px;color:#8fa3bf;min-width:13em;overflow-wrap:anywhere}
+td.warned img{outline:3px solid #d29922}.checks{color:#d29922}
 </style></head><body><header><h1>Card designs</h1>"#,
     );
     let options: String = live
@@ -173,9 +179,24 @@ td{vertical-align:top}img{width:480px;height:252px;border-radius:8px;background:
         let timing = micros.map_or("—".into(), |m| {
             format!("{:.2} ms wasm", m as f64 / 1000.0)
         });
+        let checked = state
+            .recent_checks
+            .latest(&t.name)
+            .map(|run| {
+                let what = if run.findings.is_empty() {
+                    "checks: nothing found".to_owned()
+                } else {
+                    format!("⚠ {} check finding(s)", run.findings.len())
+                };
+                format!(
+                    r#"<div class="meta"><a href="/preview/diff?design={}" class="checks">{what}</a></div>"#,
+                    escape(&t.name)
+                )
+            })
+            .unwrap_or_default();
         let _ = write!(
             html,
-            r#"<th class="design" data-design="{name}">{name}<div class="meta">v{version} · {kb:.1} KB · {timing} · {digest}</div></th>"#,
+            r#"<th class="design" data-design="{name}">{name}<div class="meta">v{version} · {kb:.1} KB · {timing} · {digest}</div>{checked}</th>"#,
             name = escape(&t.name),
             version = escape(&t.version),
             kb = t.component_bytes as f64 / 1024.0,
@@ -185,11 +206,34 @@ td{vertical-align:top}img{width:480px;height:252px;border-radius:8px;background:
     html.push_str("</tr></thead><tbody>");
     for listing in &listings {
         let _ = write!(html, r#"<tr><td class="id">{}</td>"#, escape(&listing.id));
+        let reference = GALLERY_LISTINGS
+            .iter()
+            .find(|(id, _)| *id == listing.id)
+            .and_then(|(_, r)| *r);
         for t in &designs {
             let src = format!("/api/og-image/{}?variant={}", listing.id, t.name);
+            // Marked when the design's latest check run found something on the reference
+            // listing this row stands for.
+            let warned = reference.and_then(|r| {
+                let run = state.recent_checks.latest(&t.name)?;
+                let found: Vec<String> = run
+                    .findings
+                    .iter()
+                    .filter(|f| f.listing == r)
+                    .map(|f| format!("{} ({}): {}", f.check.name(), f.level.name(), f.detail))
+                    .collect();
+                (!found.is_empty()).then(|| found.join("; "))
+            });
             let _ = write!(
                 html,
-                r#"<td><a href="{src}"><img src="{src}" width="{width}" height="{height}" alt="{name} card for {id}" data-design="{name}"></a></td>"#,
+                "{}",
+                warned
+                    .map(|w| format!(r#"<td class="warned" title="{}">"#, escape(&w)))
+                    .unwrap_or_else(|| "<td>".into())
+            );
+            let _ = write!(
+                html,
+                r#"<a href="{src}"><img src="{src}" width="{width}" height="{height}" alt="{name} card for {id}" data-design="{name}"></a></td>"#,
                 src = escape(&src),
                 width = CARD_SIZE.width,
                 height = CARD_SIZE.height,

@@ -113,7 +113,7 @@ async fn upload(
         code: "template-invalid",
         message: format!("design `{name}` was not swapped in: {e}"),
     })?;
-    let (checks, diff) = render_checks(&state, &design, previous.as_ref()).await?;
+    let (checks, diff) = render_checks(&state, &design, previous.as_ref(), dry_run).await?;
     if dry_run {
         tracing::info!(template = %design.label(), "design checked, not published (dry run)");
         return Ok(Json(json!({
@@ -195,6 +195,7 @@ async fn render_checks(
     state: &AppState,
     design: &Arc<LoadedDesign>,
     live: Option<&Arc<LoadedDesign>>,
+    dry_run: bool,
 ) -> Result<(Value, Value), ApiError> {
     let levels = state.settings.designs.checks;
     let Some(pool) = state.browser() else {
@@ -220,14 +221,39 @@ async fn render_checks(
         ms = report.took.as_millis() as u64,
         "render checks"
     );
+    let id = state.recent_checks.next_id();
+    let page = format!("/preview/diff?design={}", design.name);
+    let mut run = checks::CheckRun {
+        id,
+        design: design.name.clone(),
+        label: design.label(),
+        against: None,
+        at: card_control::now(),
+        dry_run,
+        refused: report.refused(),
+        findings: report.findings.clone(),
+        cards: report
+            .cards
+            .iter()
+            .map(|(listing, png)| checks::RunCard {
+                listing,
+                after: png.clone(),
+                before: None,
+                changed: None,
+            })
+            .collect(),
+    };
+    let mut checks_json = report.to_json(&levels);
+    checks_json["page"] = json!(page);
     if report.refused() {
+        state.recent_checks.keep(run);
         return Err(ApiError::DesignCheckFailed {
             message: format!(
                 "design `{}` was not swapped in: {}",
                 design.name,
                 report.summary()
             ),
-            checks: report.to_json(&levels),
+            checks: checks_json,
         });
     }
     let diff = match live {
@@ -236,14 +262,25 @@ async fn render_checks(
             let differences = checks::diff(pool, registry, live, &report, deadline)
                 .await
                 .map_err(unavailable)?;
-            let mut diff = checks::diff_json(&differences);
+            let mut diff = checks::diff_json(&differences, |listing| {
+                let image = |kind: &str| format!("/preview/diff/{id}/{listing}/{kind}.png");
+                json!({"before": image("before"), "after": image("after"), "diff": image("diff")})
+            });
             diff["against"] = json!(live.label());
             diff["ms"] = json!(started.elapsed().as_millis() as u64);
+            diff["page"] = json!(page);
+            run.against = Some(live.label());
+            for d in differences {
+                if let Some(card) = run.cards.iter_mut().find(|c| c.listing == d.listing) {
+                    (card.before, card.changed) = (Some(d.before), Some(d.changed));
+                }
+            }
             diff
         }
         None => Value::Null,
     };
-    Ok((report.to_json(&levels), diff))
+    state.recent_checks.keep(run);
+    Ok((checks_json, diff))
 }
 
 async fn rollback(
