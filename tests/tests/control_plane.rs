@@ -764,3 +764,82 @@ async fn put_experiment_everywhere(
     }
     Ok(())
 }
+
+/// A dry run through one instance publishes nothing on any: no component in the bucket, no
+/// manifest change, every instance keeps its version. A real upload of the same bytes then
+/// reaches every instance, so the quiet wait above could have seen one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_publishes_nothing_on_any_instance() -> anyhow::Result<()> {
+    let s3 = S3Server::start().await?;
+    let bucket = "control-dry-run";
+    let fleet = fleet_rendering(&s3, bucket, 2, true).await?;
+    let store = card_control::ControlStore::new(s3.client(), bucket);
+    let minimal = std::fs::read(dist_dir()?.join("minimal.wasm"))?;
+    let rebuilt = with_custom_section(&minimal, "dry-run");
+    let revision = async || -> anyhow::Result<u64> {
+        let list = json_of(
+            auth(http().get(fleet[1].url("/admin/templates")))
+                .send()
+                .await?,
+        )
+        .await?;
+        list["revision"].as_u64().context("revision")
+    };
+    wait::until_true("a manifest on every instance", CONVERGE, async || {
+        Ok(revision().await.is_ok())
+    })
+    .await?;
+    let (before, components) = (
+        revision().await?,
+        store.list("control/designs/minimal/").await?,
+    );
+    ensure!(
+        !components.is_empty(),
+        "minimal's component is in the bucket"
+    );
+    let served = [
+        served_digest(&fleet[0], "minimal").await?,
+        served_digest(&fleet[1], "minimal").await?,
+    ];
+
+    let r = auth(http().put(fleet[0].url("/admin/templates/minimal?dry_run=true")))
+        .body(rebuilt.clone())
+        .send()
+        .await?;
+    let body = json_of(r).await?;
+    ensure!(
+        body["dry_run"] == true && body["published"] == false,
+        "{body}"
+    );
+    ensure!(
+        body["diff"]["most_changed"] == 0.0,
+        "same pixels, another digest: {body}"
+    );
+    wait::never(
+        "a dry run reached the fleet",
+        Duration::from_secs(3),
+        async || {
+            Ok(revision().await? != before
+                || store.list("control/designs/minimal/").await? != components
+                || served_digest(&fleet[0], "minimal").await? != served[0]
+                || served_digest(&fleet[1], "minimal").await? != served[1])
+        },
+    )
+    .await?;
+
+    let r = auth(http().put(fleet[0].url("/admin/templates/minimal")))
+        .body(rebuilt)
+        .send()
+        .await?;
+    let body = json_of(r).await?;
+    let digest = body["template"]["digest"]
+        .as_str()
+        .context("digest")?
+        .to_owned();
+    all_serve(&fleet, "minimal", Some(&digest)).await?;
+    ensure!(revision().await? > before);
+    for svc in fleet {
+        svc.stop().await?;
+    }
+    Ok(())
+}
