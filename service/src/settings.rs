@@ -552,6 +552,27 @@ mod tests {
     }
 
     #[test]
+    fn a_page_url_template_without_id_or_an_unknown_check_stops_start_up_naming_the_variable() {
+        for (key, value) in [
+            (
+                "LISTINGS__PAGE_URL_TEMPLATE",
+                "https://dealbrain.app/listings/",
+            ),
+            ("LISTINGS__PAGE_URL_TEMPLATE", "dealbrain.app/listings/{id}"),
+            ("DESIGNS__CHECKS", "tofu=warn"),
+            ("DESIGNS__CHECKS", "blank=loud"),
+        ] {
+            let err = Settings::from_pairs([(key, value)]).unwrap_err();
+            assert!(err.to_string().contains(key), "{key}={value}: {err}");
+        }
+        let s = Settings::from_pairs([("DESIGNS__CHECKS", "blank=off")]).unwrap();
+        assert_eq!(
+            s.designs.checks.to_string(),
+            "overflow=refuse,glyphs=warn,blank=off"
+        );
+    }
+
+    #[test]
     fn an_unknown_key_in_a_known_section_is_an_error() {
         let err = Settings::from_pairs([("PLAYWRIGHT__ENABELD", "true")]).unwrap_err();
         assert!(err.to_string().contains("PLAYWRIGHT__ENABELD"), "{err}");
