@@ -113,6 +113,33 @@ pub fn chromium() -> String {
     std::env::var("PLAYWRIGHT__EXECUTABLE_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into())
 }
 
+/// What the instance at `base` lists on `GET /admin/templates` (asked with [`ADMIN_TOKEN`]).
+pub async fn live_designs(base: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+    let response = http()
+        .get(format!("{base}/admin/templates"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await?;
+    let status = response.status();
+    let list: serde_json::Value = response.json().await?;
+    if !status.is_success() {
+        bail!("GET {base}/admin/templates: {status}: {list}");
+    }
+    list["templates"]
+        .as_array()
+        .cloned()
+        .with_context(|| format!("no `templates` in {list}"))
+}
+
+/// The digest of `design` the instance at `base` serves (`None`: not live there).
+pub async fn served_digest(base: &str, design: &str) -> anyhow::Result<Option<String>> {
+    Ok(live_designs(base)
+        .await?
+        .iter()
+        .find(|t| t["name"] == design)
+        .and_then(|t| t["digest"].as_str().map(str::to_owned)))
+}
+
 /// A headless Chromium of the test's own (not the service's pool), for tests that use the
 /// service's pages as a person would; close the browser and shut the driver down at the end.
 pub async fn test_browser()

@@ -9,7 +9,7 @@ use anyhow::{Context, ensure};
 use card_e2e::s3::S3Server;
 use card_e2e::service::{
     ADMIN_TOKEN, TestService, dist_dir, fresh_templates_dir, header, http, s3_settings,
-    with_custom_section,
+    served_digest, with_custom_section,
 };
 use card_e2e::wait;
 use reqwest::StatusCode;
@@ -70,17 +70,6 @@ async fn json_of(response: reqwest::Response) -> anyhow::Result<Value> {
     Ok(body)
 }
 
-/// The digest of `design` an instance serves (`None`: not live there).
-async fn served_digest(svc: &TestService, design: &str) -> anyhow::Result<Option<String>> {
-    let list = json_of(auth(http().get(svc.url("/admin/templates"))).send().await?).await?;
-    Ok(list["templates"]
-        .as_array()
-        .context("templates")?
-        .iter()
-        .find(|t| t["name"] == design)
-        .and_then(|t| t["digest"].as_str().map(str::to_owned)))
-}
-
 async fn all_serve(
     fleet: &[TestService],
     design: &str,
@@ -90,7 +79,7 @@ async fn all_serve(
         wait::until_true(
             &format!("{} serving {design} = {digest:?}", svc.base),
             CONVERGE,
-            async || Ok(served_digest(svc, design).await?.as_deref() == digest),
+            async || Ok(served_digest(&svc.base, design).await?.as_deref() == digest),
         )
         .await?;
     }
@@ -103,7 +92,7 @@ async fn uploads_rollbacks_and_retirements_reach_every_instance() -> anyhow::Res
     let fleet = fleet(&s3, "control-designs", 3).await?;
     let original = std::fs::read(dist_dir()?.join("classic.wasm"))?;
     let v2 = with_custom_section(&original, "fleet-v2");
-    let seeded = served_digest(&fleet[0], "classic")
+    let seeded = served_digest(&fleet[0].base, "classic")
         .await?
         .context("classic")?;
     // Every instance seeded the same bytes: one version, whoever won the first write.
@@ -798,8 +787,8 @@ async fn a_dry_run_publishes_nothing_on_any_instance() -> anyhow::Result<()> {
         "minimal's component is in the bucket"
     );
     let served = [
-        served_digest(&fleet[0], "minimal").await?,
-        served_digest(&fleet[1], "minimal").await?,
+        served_digest(&fleet[0].base, "minimal").await?,
+        served_digest(&fleet[1].base, "minimal").await?,
     ];
 
     let r = auth(http().put(fleet[0].url("/admin/templates/minimal?dry_run=true")))
@@ -821,8 +810,8 @@ async fn a_dry_run_publishes_nothing_on_any_instance() -> anyhow::Result<()> {
         async || {
             Ok(revision().await? != before
                 || store.list("control/designs/minimal/").await? != components
-                || served_digest(&fleet[0], "minimal").await? != served[0]
-                || served_digest(&fleet[1], "minimal").await? != served[1])
+                || served_digest(&fleet[0].base, "minimal").await? != served[0]
+                || served_digest(&fleet[1].base, "minimal").await? != served[1])
         },
     )
     .await?;

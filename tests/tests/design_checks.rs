@@ -4,19 +4,22 @@
 //! against the live version without publishing; the shipped designs pass every refusing check.
 
 use anyhow::{Context, ensure};
-use card_e2e::service::{ADMIN_TOKEN, TestService, dist_dir, fresh_templates_dir, http};
+use card_e2e::service::{
+    ADMIN_TOKEN, TestService, dist_dir, fresh_templates_dir, http, live_designs, served_digest,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 const FIXTURES: [&str; 3] = ["fixture-clip", "fixture-blank", "fixture-nocjk"];
 
+/// `PUT /admin/templates/{target}`; `target` is the name, and the query if any.
 async fn upload(
     svc: &TestService,
-    name: &str,
+    target: &str,
     bytes: Vec<u8>,
 ) -> anyhow::Result<(StatusCode, Value)> {
     let r = http()
-        .put(svc.url(&format!("/admin/templates/{name}")))
+        .put(svc.url(&format!("/admin/templates/{target}")))
         .bearer_auth(ADMIN_TOKEN)
         .body(bytes)
         .send()
@@ -24,20 +27,8 @@ async fn upload(
     Ok((r.status(), r.json().await?))
 }
 
-/// `GET /admin/templates`'s list.
-async fn templates(svc: &TestService) -> anyhow::Result<Vec<Value>> {
-    let list: Value = http()
-        .get(svc.url("/admin/templates"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await?
-        .json()
-        .await?;
-    list["templates"].as_array().cloned().context("templates")
-}
-
 async fn live(svc: &TestService) -> anyhow::Result<Vec<String>> {
-    Ok(templates(svc)
+    Ok(live_designs(&svc.base)
         .await?
         .iter()
         .filter_map(|t| t["name"].as_str().map(str::to_owned))
@@ -45,11 +36,8 @@ async fn live(svc: &TestService) -> anyhow::Result<Vec<String>> {
 }
 
 async fn digest_of(svc: &TestService, design: &str) -> anyhow::Result<String> {
-    templates(svc)
+    served_digest(&svc.base, design)
         .await?
-        .iter()
-        .find(|x| x["name"] == design)
-        .and_then(|t| t["digest"].as_str().map(str::to_owned))
         .with_context(|| format!("{design} is not live"))
 }
 
@@ -159,13 +147,7 @@ async fn uploads_are_looked_at_in_chromium_before_they_go_live() -> anyhow::Resu
     let mut recoloured = minimal.clone();
     recoloured[at + needle.len() - 6..at + needle.len()].copy_from_slice(b"EB2563");
     let before = digest_of(&svc, "minimal").await?;
-    let r = http()
-        .put(svc.url("/admin/templates/minimal?dry_run=true"))
-        .bearer_auth(ADMIN_TOKEN)
-        .body(recoloured)
-        .send()
-        .await?;
-    let (status, body): (StatusCode, Value) = (r.status(), r.json().await?);
+    let (status, body) = upload(&svc, "minimal?dry_run=true", recoloured).await?;
     ensure!(
         status == StatusCode::OK && body["dry_run"] == true && body["published"] == false,
         "{status} {body}"
@@ -227,16 +209,10 @@ async fn uploads_are_looked_at_in_chromium_before_they_go_live() -> anyhow::Resu
         "{body}"
     );
     // Bad query parameters are refused before anything runs.
-    let r = http()
-        .put(svc.url("/admin/templates/minimal?dry_run=maybe"))
-        .bearer_auth(ADMIN_TOKEN)
-        .body(vec![0u8; 8])
-        .send()
-        .await?;
+    let (status, body) = upload(&svc, "minimal?dry_run=maybe", vec![0u8; 8]).await?;
     ensure!(
-        r.status() == StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        r.status()
+        status == StatusCode::UNPROCESSABLE_ENTITY && body["code"] == "invalid-parameter",
+        "{status} {body}"
     );
 
     // The shipped designs pass every refusing check (their warnings, if any, are printed).

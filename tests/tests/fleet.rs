@@ -15,8 +15,8 @@ use card_e2e::build::service_binary;
 use card_e2e::fleet::{Fleet, FleetOptions, FleetS3, free_port_run};
 use card_e2e::s3::{DedicatedS3, S3Server};
 use card_e2e::service::{
-    ADMIN_TOKEN, dist_dir, fresh_templates_dir, header, http, require_browser, test_settings,
-    with_custom_section,
+    ADMIN_TOKEN, dist_dir, fresh_templates_dir, header, http, require_browser, served_digest,
+    test_settings, with_custom_section,
 };
 use card_e2e::wait;
 use card_service::procfs;
@@ -221,20 +221,17 @@ async fn json_ok(response: reqwest::Response) -> anyhow::Result<serde_json::Valu
     Ok(body)
 }
 
-/// The digest of `design` the instance at `base` serves (`None`: not live there).
-async fn served(base: &str, design: &str) -> anyhow::Result<Option<String>> {
-    let list = json_ok(
-        admin(http().get(format!("{base}/admin/templates")))
+/// Whether `/admin/fleet` through `lb` shows instance `id` with `flag` (`stale`, `in_sync`) true.
+async fn fleet_flag(lb: &str, id: &str, flag: &str) -> anyhow::Result<bool> {
+    let view = json_ok(
+        admin(http().get(format!("{lb}/admin/fleet")))
             .send()
             .await?,
     )
     .await?;
-    Ok(list["templates"]
+    Ok(view["instances"]
         .as_array()
-        .context("templates")?
-        .iter()
-        .find(|t| t["name"] == design)
-        .and_then(|t| t["digest"].as_str().map(str::to_owned)))
+        .is_some_and(|all| all.iter().any(|i| i["instance"] == id && i[flag] == true)))
 }
 
 /// Waits until every instance serves `digest` of `design`; returns how long it took.
@@ -244,7 +241,7 @@ async fn converge(fleet: &Fleet, design: &str, digest: Option<&str>) -> anyhow::
         wait::until_true(
             &format!("{} serving {design} {digest:?}", instance.id),
             CONVERGE,
-            async || Ok(served(&instance.url, design).await?.as_deref() == digest),
+            async || Ok(served_digest(&instance.url, design).await?.as_deref() == digest),
         )
         .await?;
     }
@@ -487,45 +484,23 @@ async fn the_control_plane_keeps_a_fleet_behind_haproxy_in_step() -> anyhow::Res
     wait::until_true(
         &format!("{victim_id} stale in /admin/fleet"),
         CONVERGE,
-        async || {
-            let view = json_ok(
-                admin(http().get(format!("{lb}/admin/fleet")))
-                    .send()
-                    .await?,
-            )
-            .await?;
-            Ok(view["instances"].as_array().is_some_and(|all| {
-                all.iter()
-                    .any(|i| i["instance"] == victim_id.as_str() && i["stale"] == true)
-            }))
-        },
+        async || fleet_flag(&lb, &victim_id, "stale").await,
     )
     .await?;
     fleet.restart(victim).await?;
     let victim_url = fleet.instances()[victim].url.clone();
     ensure!(
-        served(&victim_url, "classic").await?.as_deref() == Some(digests[18].as_str()),
+        served_digest(&victim_url, "classic").await?.as_deref() == Some(digests[18].as_str()),
         "the restart brought back TEMPLATES__DIR's classic"
     );
     ensure!(
-        served(&victim_url, "spotlight").await?.is_none(),
+        served_digest(&victim_url, "spotlight").await?.is_none(),
         "a retired design came back"
     );
     wait::until_true(
         &format!("{victim_id} in sync in /admin/fleet"),
         CONVERGE,
-        async || {
-            let view = json_ok(
-                admin(http().get(format!("{lb}/admin/fleet")))
-                    .send()
-                    .await?,
-            )
-            .await?;
-            Ok(view["instances"].as_array().is_some_and(|all| {
-                all.iter()
-                    .any(|i| i["instance"] == victim_id.as_str() && i["in_sync"] == true)
-            }))
-        },
+        async || fleet_flag(&lb, &victim_id, "in_sync").await,
     )
     .await?;
     ensure!(
@@ -585,7 +560,7 @@ async fn the_control_plane_keeps_a_fleet_behind_haproxy_in_step() -> anyhow::Res
     .await?;
     for instance in fleet.instances() {
         ensure!(
-            served(&instance.url, "classic").await?.as_deref() == Some(digests[18].as_str()),
+            served_digest(&instance.url, "classic").await?.as_deref() == Some(digests[18].as_str()),
             "{} dropped its last good classic",
             instance.id
         );

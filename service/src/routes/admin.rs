@@ -131,8 +131,8 @@ async fn check_csrf(
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await
-        .map_err(|_| ApiError::Invalid {
-            code: "form-too-large",
+        .map_err(|_| ApiError::Rejected {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
             message: format!("a form body is at most {MAX_FORM_BYTES} bytes"),
         })?;
     let token = form_field(&bytes, "csrf");

@@ -104,12 +104,17 @@ async fn inspect_on(
     select: SelectText,
 ) -> Result<Inspection, String> {
     load(page, html, remaining).await?;
-    let snapshot = send(
-        cdp,
-        "DOMSnapshot.captureSnapshot",
-        json!({"computedStyles": styles, "includeDOMRects": true}),
-    )
-    .await?;
+    // No styles asked for (the visual diff wants only the pixels): no snapshot either.
+    let snapshot = if styles.is_empty() {
+        Value::Null
+    } else {
+        send(
+            cdp,
+            "DOMSnapshot.captureSnapshot",
+            json!({"computedStyles": styles, "includeDOMRects": true}),
+        )
+        .await?
+    };
     let png = screenshot_bytes(
         &send(
             cdp,
