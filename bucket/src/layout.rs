@@ -20,7 +20,8 @@ pub const JOB_LEASES: &str = "jobs/leases/";
 
 /// The fleet's private control plane (crate `card-control`): design components named by digest,
 /// the manifest of live design versions, experiments, invalidations, per-instance counters and
-/// heartbeats. Private and never expired; the service may delete only counters here (retention).
+/// heartbeats, render-check runs. Private and never expired; the service may delete only counters
+/// and old check runs here (retention).
 pub const CONTROL: &str = "control/";
 
 /// Every prefix above, for checks that must cover all of them.

@@ -35,7 +35,8 @@ pub(crate) fn log_delivery_statement(log: &AccessLog, source: &str) -> Value {
 
 /// The least-privilege IAM policy the service needs on `bucket`: reading, writing and deleting
 /// objects under `card-images/`; reading and (conditionally) writing its job leases, which are
-/// never deleted; listing (cleanup) and `HeadBucket` (`/readyz`, authorised by `s3:ListBucket`).
+/// never deleted; reading and writing the control plane, deleting only its expired counters and
+/// old check runs; listing (cleanup) and `HeadBucket` (`/readyz`, authorised by `s3:ListBucket`).
 pub fn iam_policy(bucket: &str) -> Value {
     json!({
         "Version": "2012-10-17",
@@ -63,6 +64,12 @@ pub fn iam_policy(bucket: &str) -> Value {
                 "Effect": "Allow",
                 "Action": ["s3:DeleteObject"],
                 "Resource": format!("arn:aws:s3:::{bucket}/{CONTROL}counts/*"),
+            },
+            {
+                "Sid": "ControlCheckRunsRetention",
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObject"],
+                "Resource": format!("arn:aws:s3:::{bucket}/{CONTROL}checks/*"),
             },
             {
                 "Sid": "ListAndHealth",
@@ -179,13 +186,18 @@ mod tests {
                     "arn:aws:s3:::b/jobs/leases/*",
                     json!(["s3:GetObject", "s3:PutObject"])
                 ),
-                // The control plane: conditional writes; only counters are ever deleted.
+                // The control plane: conditional writes; only counters and check runs are ever
+                // deleted (never the manifest or a component).
                 (
                     "arn:aws:s3:::b/control/*",
                     json!(["s3:GetObject", "s3:PutObject"])
                 ),
                 (
                     "arn:aws:s3:::b/control/counts/*",
+                    json!(["s3:DeleteObject"])
+                ),
+                (
+                    "arn:aws:s3:::b/control/checks/*",
                     json!(["s3:DeleteObject"])
                 ),
                 ("arn:aws:s3:::b", json!(["s3:ListBucket"])),

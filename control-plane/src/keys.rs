@@ -6,6 +6,7 @@
 //! | `control/designs/{name}/{sha256}.wasm`       | the uploader, once               | `If-None-Match: *` (immutable) |
 //! | `control/counts/{experiment}/{instance}.json`| that instance only               | plain PUT      |
 //! | `control/instances/{instance}.json`          | that instance only (heartbeat)   | plain PUT      |
+//! | `control/checks/{design}/{run}/…`            | the instance that ran the checks | plain PUT (run ids are unique) |
 
 use card_bucket::layout::CONTROL;
 
@@ -42,4 +43,15 @@ pub fn instances_prefix() -> String {
 /// One instance's heartbeat.
 pub fn instance(instance: &str) -> String {
     format!("{}{instance}.json", instances_prefix())
+}
+
+/// Where the render-check runs of a design's uploads live, one folder per run.
+pub fn checks_prefix(design: &str) -> String {
+    format!("{CONTROL}checks/{design}/")
+}
+
+/// One file of one check run: `run.json` (written last), `{listing}/after.png`,
+/// `{listing}/before.png`.
+pub fn check_file(design: &str, run: &str, file: &str) -> String {
+    format!("{}{run}/{file}", checks_prefix(design))
 }

@@ -262,12 +262,22 @@ impl ControlStore {
     ) -> Result<(), ControlError> {
         let body =
             serde_json::to_vec(record).map_err(|e| ControlError::Unavailable(e.to_string()))?;
+        self.put_bytes(key, body, "application/json").await
+    }
+
+    /// Writes an object no other writer names (a record, a check run's image): a plain PUT.
+    pub async fn put_bytes(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), ControlError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .body(ByteStream::from(body))
-            .content_type("application/json")
+            .content_type(content_type)
             .cache_control("no-store")
             .send()
             .await
@@ -331,7 +341,7 @@ impl ControlStore {
         Ok(keys)
     }
 
-    /// Deletes one object (a retention sweep); absent is fine.
+    /// Deletes one object (a retention sweep: ended counters, old check runs); absent is fine.
     pub async fn delete(&self, key: &str) -> Result<(), ControlError> {
         self.client
             .delete_object()
@@ -343,7 +353,8 @@ impl ControlStore {
         Ok(())
     }
 
-    async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, ControlError> {
+    /// One object's bytes; `None` when absent.
+    pub async fn get_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, ControlError> {
         let output = match self
             .client
             .get_object()

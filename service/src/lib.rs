@@ -123,8 +123,9 @@ pub struct AppInner {
     pub(crate) fallback: Arc<fallback::FallbackCards>,
     /// Which share-link visits count as clicks (one per person per dedupe window).
     pub(crate) clicks: experiments::Clicks,
-    /// The last render-check runs of uploads here, with their cards (`/preview/diff`).
-    pub(crate) recent_checks: render::checks::RecentChecks,
+    /// The render-check runs of uploads, with their cards (`/preview/diff`): the bucket's last
+    /// `CONTROL__CHECK_RUNS_KEPT` per design with the control plane, and this instance's own.
+    pub(crate) check_runs: control::check_runs::CheckRuns,
 }
 
 impl std::ops::Deref for AppState {
@@ -212,10 +213,20 @@ impl AppState {
         )
         .map_err(|e| StartupError::Experiments(e.to_string()))?;
         let experiments = Arc::new(experiments);
-        let control = match &cards.s3 {
-            Some(s3) if fleet => Some(
+        let store = cards
+            .s3
+            .as_ref()
+            .filter(|_| fleet)
+            .map(|s3| ControlStore::new(s3.client().clone(), s3.bucket()));
+        let check_runs = control::check_runs::CheckRuns::new(
+            store
+                .clone()
+                .map(|store| (store, settings.control.check_runs_kept)),
+        );
+        let control = match store {
+            Some(store) => Some(
                 ControlPlane::start(
-                    ControlStore::new(s3.client().clone(), s3.bucket()),
+                    store,
                     settings.control.clone(),
                     local,
                     settings.templates.default.clone(),
@@ -224,7 +235,7 @@ impl AppState {
                 )
                 .await,
             ),
-            _ => None,
+            None => None,
         };
         let clicks = experiments::Clicks::new(Duration::from_secs(
             settings.experiments.click_dedupe_seconds,
@@ -241,7 +252,7 @@ impl AppState {
             signer: settings_signer,
             fallback,
             clicks,
-            recent_checks: render::checks::RecentChecks::default(),
+            check_runs,
         })))
     }
 

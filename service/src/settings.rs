@@ -552,7 +552,7 @@ mod tests {
     }
 
     #[test]
-    fn a_page_url_template_without_id_or_an_unknown_check_stops_start_up_naming_the_variable() {
+    fn a_page_url_template_without_id_or_a_bad_check_setting_stops_start_up_naming_the_variable() {
         for (key, value) in [
             (
                 "LISTINGS__PAGE_URL_TEMPLATE",
@@ -561,6 +561,8 @@ mod tests {
             ("LISTINGS__PAGE_URL_TEMPLATE", "dealbrain.app/listings/{id}"),
             ("DESIGNS__CHECKS", "tofu=warn"),
             ("DESIGNS__CHECKS", "blank=loud"),
+            ("CONTROL__CHECK_RUNS_KEPT", "0"),
+            ("CONTROL__CHECK_RUNS_KEPT", "101"),
         ] {
             let err = Settings::from_pairs([(key, value)]).unwrap_err();
             assert!(err.to_string().contains(key), "{key}={value}: {err}");

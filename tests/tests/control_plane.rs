@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use card_e2e::s3::S3Server;
+use card_e2e::s3::{DedicatedS3, S3Server};
 use card_e2e::service::{
     ADMIN_TOKEN, TestService, dist_dir, fresh_templates_dir, header, http, s3_settings,
     served_digest, with_custom_section,
@@ -24,14 +24,16 @@ fn auth(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
 }
 
 async fn fleet(s3: &S3Server, bucket: &str, n: usize) -> anyhow::Result<Vec<TestService>> {
-    fleet_rendering(s3, bucket, n, false).await
+    fleet_rendering(s3, bucket, n, false, &[]).await
 }
 
+/// `n` instances on one bucket, rendering or not, with `extra` settings on each.
 async fn fleet_rendering(
     s3: &S3Server,
     bucket: &str,
     n: usize,
     render: bool,
+    extra: &[(&str, &str)],
 ) -> anyhow::Result<Vec<TestService>> {
     s3.create_bucket(bucket).await?;
     let mut instances = Vec::new();
@@ -48,6 +50,7 @@ async fn fleet_rendering(
             ("CONTROL__INSTANCE_ID", id.as_str()),
             ("LISTINGS__PAGE_URL_TEMPLATE", PAGE_URL_TEMPLATE),
         ]);
+        settings.extend(extra.iter().copied());
         instances.push(TestService::start_with_templates(&dir, &settings).await?);
     }
     Ok(instances)
@@ -61,6 +64,22 @@ async fn results(svc: &TestService, name: &str) -> anyhow::Result<Value> {
             .await?,
     )
     .await
+}
+
+/// The check run an upload's answer names (from its page link).
+fn run_of(body: &Value) -> anyhow::Result<String> {
+    let page = body["checks"]["page"].as_str().context("checks.page")?;
+    let (_, run) = page.split_once("&run=").context("a run in the page link")?;
+    Ok(run.to_owned())
+}
+
+/// A page's text; 200 or an error naming the status.
+async fn text_of(svc: &TestService, path: &str) -> anyhow::Result<String> {
+    let r = http().get(svc.url(path)).send().await?;
+    let status = r.status();
+    let text = r.text().await?;
+    ensure!(status == StatusCode::OK, "{path}: {status}: {text}");
+    Ok(text)
 }
 
 async fn json_of(response: reqwest::Response) -> anyhow::Result<Value> {
@@ -336,7 +355,7 @@ async fn experiments_assign_alike_everywhere_and_counts_add_up_across_restarts()
 #[tokio::test]
 async fn an_invalidation_through_one_instance_reaches_the_others() -> anyhow::Result<()> {
     let s3 = S3Server::start().await?;
-    let fleet = fleet_rendering(&s3, "control-invalidate", 2, true).await?;
+    let fleet = fleet_rendering(&s3, "control-invalidate", 2, true, &[]).await?;
     let url = fleet[1].url("/api/og-image/dl-0003");
     let cache_of = async || -> anyhow::Result<String> {
         let r = http().get(&url).send().await?;
@@ -761,7 +780,7 @@ async fn put_experiment_everywhere(
 async fn a_dry_run_publishes_nothing_on_any_instance() -> anyhow::Result<()> {
     let s3 = S3Server::start().await?;
     let bucket = "control-dry-run";
-    let fleet = fleet_rendering(&s3, bucket, 2, true).await?;
+    let fleet = fleet_rendering(&s3, bucket, 2, true, &[("CONTROL__CHECK_RUNS_KEPT", "2")]).await?;
     let store = card_control::ControlStore::new(s3.client(), bucket);
     let minimal = std::fs::read(dist_dir()?.join("minimal.wasm"))?;
     let rebuilt = with_custom_section(&minimal, "dry-run");
@@ -816,6 +835,64 @@ async fn a_dry_run_publishes_nothing_on_any_instance() -> anyhow::Result<()> {
     )
     .await?;
 
+    // The run is in the control plane: the other instance shows its page and serves its cards.
+    ensure!(body["checks"]["kept"]["where"] == "fleet", "{body}");
+    let first = run_of(&body)?;
+    let html = text_of(&fleet[1], "/preview/diff?design=minimal").await?;
+    ensure!(
+        html.contains(&first)
+            && html.contains("dry run: not published")
+            && html.contains("checked on control-dry-run-0"),
+        "instance 1 shows instance 0's run: {html}"
+    );
+    for listing in body["diff"]["listings"].as_array().context("diff")? {
+        for kind in ["before", "after", "diff"] {
+            let url = listing["images"][kind].as_str().context("image link")?;
+            let r = http().get(fleet[1].url(url)).send().await?;
+            ensure!(r.status() == StatusCode::OK, "{url}: {}", r.status());
+            ensure!(
+                r.headers()[reqwest::header::CONTENT_TYPE] == "image/png",
+                "{url}"
+            );
+            ensure!(r.bytes().await?.starts_with(b"\x89PNG"), "{url}");
+        }
+    }
+    // The bucket keeps the last CONTROL__CHECK_RUNS_KEPT (2) runs of the design: two more dry
+    // runs push the first out, on every instance.
+    let mut runs = vec![first.clone()];
+    for i in 0..2 {
+        let r = auth(http().put(fleet[i].url("/admin/templates/minimal?dry_run=true")))
+            .body(rebuilt.clone())
+            .send()
+            .await?;
+        runs.push(run_of(&json_of(r).await?)?);
+    }
+    let kept: std::collections::BTreeSet<String> = store
+        .list("control/checks/minimal/")
+        .await?
+        .iter()
+        .filter_map(|k| k.split('/').nth(3).map(str::to_owned))
+        .collect();
+    ensure!(
+        kept.iter().eq(runs[1..].iter()),
+        "the newest two runs {:?} are kept, not {kept:?}",
+        &runs[1..]
+    );
+    let r = http()
+        .get(fleet[1].url(&format!("/preview/diff?design=minimal&run={first}")))
+        .send()
+        .await?;
+    ensure!(
+        r.status() == StatusCode::UNPROCESSABLE_ENTITY,
+        "the pruned run: {}",
+        r.status()
+    );
+    let html = text_of(&fleet[0], "/preview/diff?design=minimal").await?;
+    ensure!(
+        html.contains(&runs[2]) && html.contains(&format!("run={}", runs[1])),
+        "the latest run, with a link to the one before: {html}"
+    );
+
     let r = auth(http().put(fleet[0].url("/admin/templates/minimal")))
         .body(rebuilt)
         .send()
@@ -830,5 +907,55 @@ async fn a_dry_run_publishes_nothing_on_any_instance() -> anyhow::Result<()> {
     for svc in fleet {
         svc.stop().await?;
     }
+    Ok(())
+}
+
+/// With the bucket gone, a dry run still runs its checks; its run stays on the instance that took
+/// it (the answer says why) and that instance's page shows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_run_the_bucket_refuses_stays_on_its_instance() -> anyhow::Result<()> {
+    let mut s3 = DedicatedS3::start("control-checks-outage").await?;
+    let dir = fresh_templates_dir("control-checks-outage")?;
+    let mut settings = s3_settings(s3.endpoint(), s3.bucket());
+    settings.extend([
+        ("PLAYWRIGHT__ENABLED", "true"),
+        ("ADMIN__TOKEN", ADMIN_TOKEN),
+        ("CONTROL__POLL_INTERVAL_MS", "200"),
+        ("S3__TIMEOUT_MS", "1000"),
+    ]);
+    let svc = TestService::start_with_templates(&dir, &settings).await?;
+    wait::until_true(
+        "the instance joined the control plane",
+        CONVERGE,
+        async || {
+            let r = auth(http().get(svc.url("/admin/templates"))).send().await?;
+            Ok(r.json::<Value>().await?["revision"].as_u64().is_some())
+        },
+    )
+    .await?;
+    s3.stop();
+    let minimal = std::fs::read(dist_dir()?.join("minimal.wasm"))?;
+    let r = auth(http().put(svc.url("/admin/templates/minimal?dry_run=true")))
+        .body(with_custom_section(&minimal, "outage"))
+        .send()
+        .await?;
+    let body = json_of(r).await?;
+    let kept = &body["checks"]["kept"];
+    ensure!(
+        kept["where"] == "instance"
+            && kept["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("could not be written to the control plane")),
+        "{body}"
+    );
+    let run = run_of(&body)?;
+    let html = text_of(&svc, "/preview/diff?design=minimal").await?;
+    ensure!(html.contains(&run), "{html}");
+    let url = body["diff"]["listings"][0]["images"]["diff"]
+        .as_str()
+        .context("diff image")?;
+    let r = http().get(svc.url(url)).send().await?;
+    ensure!(r.status() == StatusCode::OK, "{url}: {}", r.status());
+    svc.stop().await?;
     Ok(())
 }

@@ -154,6 +154,8 @@ async fn uploads_are_looked_at_in_chromium_before_they_go_live() -> anyhow::Resu
     );
     let diff = body["diff"]["listings"].as_array().context("diff")?;
     ensure!(diff.len() == 8, "{body}");
+    // Without the control plane the run is kept by this instance.
+    ensure!(body["checks"]["kept"]["where"] == "instance", "{body}");
     for listing in diff {
         ensure!(
             listing["region"] == serde_json::json!({"x": 0, "y": 620, "width": 1200, "height": 10}),

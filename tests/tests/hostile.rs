@@ -303,6 +303,37 @@ async fn hostile_listings_and_requests_get_their_documented_answers_and_reach_no
             "unknown-variant",
         ),
         ("/admin/templates".into(), 404, "not-found"),
+        // Render-check runs: a path or query never names an object outside a run's cards.
+        (
+            "/preview/diff?design=..%2F..%2Fmanifest".into(),
+            422,
+            "invalid-parameter",
+        ),
+        (
+            "/preview/diff?design=classic&run=..%2F..%2Fmanifest.json".into(),
+            422,
+            "invalid-parameter",
+        ),
+        (
+            "/preview/diff?design=classic&run=1764780000000-abcdef".into(),
+            422,
+            "no-check-run",
+        ),
+        (
+            "/preview/diff/classic/1764780000000-abcdef/..%2F..%2Fmanifest.json/after.png".into(),
+            404,
+            "not-found",
+        ),
+        (
+            "/preview/diff/classic/..%2Fdesigns/typical/after.png".into(),
+            404,
+            "not-found",
+        ),
+        (
+            "/preview/diff/classic/1764780000000-abcdef/typical/run.json".into(),
+            404,
+            "not-found",
+        ),
     ];
     for (path, status, code) in &cases {
         let (got, body) = raw_get(&addr, path, "").await?;

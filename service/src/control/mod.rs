@@ -16,6 +16,7 @@
 //! - writes its own counters ([`counts`]) and heartbeat (`control/instances/{id}.json`).
 
 mod apply;
+pub(crate) mod check_runs;
 mod counts;
 mod settings;
 

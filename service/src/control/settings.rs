@@ -24,6 +24,9 @@ pub struct ControlSettings {
     pub heartbeat_interval_ms: u64,
     /// Days the counters of an ended experiment are kept before `cleanup` deletes them.
     pub counts_retention_days: u64,
+    /// How many render-check runs of each design (an upload's or a dry run's findings and cards,
+    /// for `/preview/diff`) the bucket keeps; older ones are deleted after each new run.
+    pub check_runs_kept: usize,
 }
 
 impl Default for ControlSettings {
@@ -35,6 +38,7 @@ impl Default for ControlSettings {
             flush_interval_ms: 15_000,
             heartbeat_interval_ms: 10_000,
             counts_retention_days: 90,
+            check_runs_kept: 10,
         }
     }
 }
@@ -67,6 +71,11 @@ impl ControlSettings {
             self.counts_retention_days >= 1,
             "CONTROL__COUNTS_RETENTION_DAYS",
             "at least 1 day",
+        )?;
+        check(
+            (1..=100).contains(&self.check_runs_kept),
+            "CONTROL__CHECK_RUNS_KEPT",
+            "between 1 and 100 runs per design",
         )
     }
 

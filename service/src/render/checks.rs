@@ -808,66 +808,6 @@ pub(crate) fn diff_image(before: &[u8], after: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// One check run of an upload (or a dry run), kept for `/preview/diff`.
-pub(crate) struct CheckRun {
-    pub(crate) id: u64,
-    pub(crate) design: String,
-    /// `name@version` of the candidate, and of the live version it was compared with.
-    pub(crate) label: String,
-    pub(crate) against: Option<String>,
-    pub(crate) at: u64,
-    pub(crate) dry_run: bool,
-    pub(crate) refused: bool,
-    pub(crate) findings: Vec<Finding>,
-    pub(crate) cards: Vec<RunCard>,
-}
-
-/// One reference listing of a check run.
-pub(crate) struct RunCard {
-    pub(crate) listing: &'static str,
-    /// The candidate's card.
-    pub(crate) after: Vec<u8>,
-    /// The live version's card, when there was one to compare with.
-    pub(crate) before: Option<Vec<u8>>,
-    /// The share of pixels changed.
-    pub(crate) changed: Option<f64>,
-}
-
-/// The last [`RECENT_RUNS`] check runs of this instance, newest last.
-#[derive(Default)]
-pub(crate) struct RecentChecks {
-    runs: std::sync::Mutex<std::collections::VecDeque<std::sync::Arc<CheckRun>>>,
-    next: std::sync::atomic::AtomicU64,
-}
-
-/// How many check runs (with their cards: ≈ 8 × 3 × 100 KB each) an instance keeps.
-pub(crate) const RECENT_RUNS: usize = 10;
-
-impl RecentChecks {
-    pub(crate) fn next_id(&self) -> u64 {
-        self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
-    }
-
-    pub(crate) fn keep(&self, run: CheckRun) {
-        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        runs.push_back(std::sync::Arc::new(run));
-        while runs.len() > RECENT_RUNS {
-            runs.pop_front();
-        }
-    }
-
-    pub(crate) fn get(&self, id: u64) -> Option<std::sync::Arc<CheckRun>> {
-        let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        runs.iter().find(|r| r.id == id).cloned()
-    }
-
-    /// The latest run of `design`.
-    pub(crate) fn latest(&self, design: &str) -> Option<std::sync::Arc<CheckRun>> {
-        let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        runs.iter().rev().find(|r| r.design == design).cloned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

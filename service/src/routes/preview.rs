@@ -144,6 +144,13 @@ async fn preview(
         }
     }
 
+    // Each design's latest render-check run (any instance's with the control plane); a bucket
+    // that does not answer only leaves the links out.
+    let mut latest_runs = Vec::new();
+    for t in &designs {
+        latest_runs.push(state.check_runs.latest(&t.name).await.ok().flatten());
+    }
+
     let mut html = String::from(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Card designs · preview</title>
 <style>
@@ -172,16 +179,16 @@ td.warned img{outline:3px solid #d29922}.checks{color:#d29922}
         experiment = experiment_link(&state),
     );
     html.push_str("<table><thead><tr><th></th>");
-    for (t, micros) in designs
+    for ((t, micros), run) in designs
         .iter()
         .zip(timings.iter().chain(std::iter::repeat(&None)))
+        .zip(&latest_runs)
     {
         let timing = micros.map_or("—".into(), |m| {
             format!("{:.2} ms wasm", m as f64 / 1000.0)
         });
-        let checked = state
-            .recent_checks
-            .latest(&t.name)
+        let checked = run
+            .as_ref()
             .map(|run| {
                 let what = if run.findings.is_empty() {
                     "checks: nothing found".to_owned()
@@ -210,17 +217,17 @@ td.warned img{outline:3px solid #d29922}.checks{color:#d29922}
             .iter()
             .find(|(id, _)| *id == listing.id)
             .and_then(|(_, r)| *r);
-        for t in &designs {
+        for (t, run) in designs.iter().zip(&latest_runs) {
             let src = format!("/api/og-image/{}?variant={}", listing.id, t.name);
             // Marked when the design's latest check run found something on the reference
             // listing this row stands for.
             let warned = reference.and_then(|r| {
-                let run = state.recent_checks.latest(&t.name)?;
+                let run = run.as_ref()?;
                 let found: Vec<String> = run
                     .findings
                     .iter()
                     .filter(|f| f.listing == r)
-                    .map(|f| format!("{} ({}): {}", f.check.name(), f.level.name(), f.detail))
+                    .map(|f| format!("{} ({}): {}", f.check, f.level, f.detail))
                     .collect();
                 (!found.is_empty()).then(|| found.join("; "))
             });

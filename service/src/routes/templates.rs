@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::control::check_runs::{CheckRun, CheckRuns, Kept, RunCard, RunFinding, RunImages};
 use crate::error::ApiError;
 use crate::render::checks;
 use crate::render::designs::{LoadedDesign, RegistryError};
@@ -221,32 +222,41 @@ async fn render_checks(
         ms = report.took.as_millis() as u64,
         "render checks"
     );
-    let id = state.recent_checks.next_id();
-    let page = format!("/preview/diff?design={}", design.name);
-    let mut run = checks::CheckRun {
-        id,
+    let id = CheckRuns::new_id();
+    let page = format!("/preview/diff?design={}&run={id}", design.name);
+    let mut run = CheckRun {
+        id: id.clone(),
         design: design.name.clone(),
         label: design.label(),
         against: None,
         at: card_control::now(),
         dry_run,
         refused: report.refused(),
-        findings: report.findings.clone(),
+        instance: state.control.as_ref().map(|c| c.id().to_owned()),
+        findings: report.findings.iter().map(RunFinding::from).collect(),
         cards: report
             .cards
             .iter()
-            .map(|(listing, png)| checks::RunCard {
-                listing,
-                after: png.clone(),
-                before: None,
+            .map(|(listing, _)| RunCard {
+                listing: (*listing).to_owned(),
                 changed: None,
+                before: false,
             })
             .collect(),
     };
+    let mut images: Vec<RunImages> = report
+        .cards
+        .iter()
+        .map(|(listing, png)| RunImages {
+            listing: (*listing).to_owned(),
+            after: png.clone(),
+            before: None,
+        })
+        .collect();
     let mut checks_json = report.to_json(&levels);
     checks_json["page"] = json!(page);
     if report.refused() {
-        state.recent_checks.keep(run);
+        checks_json["kept"] = kept(state.check_runs.keep(run, images).await);
         return Err(ApiError::DesignCheckFailed {
             message: format!(
                 "design `{}` was not swapped in: {}",
@@ -263,7 +273,8 @@ async fn render_checks(
                 .await
                 .map_err(unavailable)?;
             let mut diff = checks::diff_json(&differences, |listing| {
-                let image = |kind: &str| format!("/preview/diff/{id}/{listing}/{kind}.png");
+                let image =
+                    |kind: &str| format!("/preview/diff/{}/{id}/{listing}/{kind}.png", design.name);
                 json!({"before": image("before"), "after": image("after"), "diff": image("diff")})
             });
             diff["against"] = json!(live.label());
@@ -272,15 +283,30 @@ async fn render_checks(
             run.against = Some(live.label());
             for d in differences {
                 if let Some(card) = run.cards.iter_mut().find(|c| c.listing == d.listing) {
-                    (card.before, card.changed) = (Some(d.before), Some(d.changed));
+                    (card.before, card.changed) = (true, Some(d.changed));
+                }
+                if let Some(card) = images.iter_mut().find(|c| c.listing == d.listing) {
+                    card.before = Some(d.before);
                 }
             }
             diff
         }
         None => Value::Null,
     };
-    state.recent_checks.keep(run);
+    checks_json["kept"] = kept(state.check_runs.keep(run, images).await);
     Ok((checks_json, diff))
+}
+
+/// Where the run's cards can be seen: `fleet` (every instance), or `instance` and why.
+fn kept(kept: Kept) -> Value {
+    match kept {
+        Kept::Fleet => json!({"where": "fleet"}),
+        Kept::ThisInstance(None) => json!({"where": "instance"}),
+        Kept::ThisInstance(Some(why)) => json!({
+            "where": "instance",
+            "message": format!("the run could not be written to the control plane, so only this instance shows it: {why}"),
+        }),
+    }
 }
 
 async fn rollback(
