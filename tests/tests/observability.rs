@@ -150,6 +150,8 @@ async fn metrics_logs_and_headers_describe_each_request() -> anyhow::Result<()> 
     for name in [
         "card_render_in_flight",
         "card_browser_pool_pages",
+        "card_browser_pages_busy",
+        "card_browser_check_pages_busy",
         "card_browser_restarts_total",
         "card_job_runs_total",
     ] {

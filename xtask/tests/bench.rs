@@ -24,7 +24,7 @@ fn bench_quick_writes_every_case_with_positive_figures() -> anyhow::Result<()> {
         String::from_utf8_lossy(&output.stderr)
     );
     ensure!(output.status.success(), "bench failed:\n{text}");
-    ensure!(text.contains("bench: 7 case(s)"), "{text}");
+    ensure!(text.contains("bench: 8 case(s)"), "{text}");
 
     let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&report)?)?;
     let cases = json["cases"].as_array().context("no `cases` array")?;
@@ -38,12 +38,17 @@ fn bench_quick_writes_every_case_with_positive_figures() -> anyhow::Result<()> {
             "hit-memory",
             "hit-s3",
             "warm-cache-1000",
+            "upload-under-load",
             "seed-baseline"
         ]
     );
     for case in cases {
         let fields = case.as_object().context("a case is not an object")?;
-        let mut keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = fields
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k != "detail")
+            .collect();
         keys.sort_unstable();
         assert_eq!(
             keys,
@@ -58,6 +63,27 @@ fn bench_quick_writes_every_case_with_positive_figures() -> anyhow::Result<()> {
             ],
             "{case}"
         );
+        // The upload case says what the uploads took and how much of the pool their checks
+        // held: some of it, never more than half (2 of the 4 pages).
+        if case["name"] == "upload-under-load" {
+            let detail = &case["detail"];
+            ensure!(
+                detail["uploads"]["count"].as_u64() >= Some(1)
+                    && detail["uploads"]["mean_s"].as_f64() > Some(0.0)
+                    && detail["uploads"]["checks_ms_mean"].as_f64() > Some(0.0),
+                "{case}"
+            );
+            let held = detail["with_uploads"]["check_pages_max"]
+                .as_u64()
+                .context("check_pages_max")?;
+            ensure!((1..=2).contains(&held), "{case}");
+            ensure!(
+                detail["without_uploads"]["p95_ms"].as_f64() > Some(0.0),
+                "{case}"
+            );
+        } else {
+            ensure!(case.get("detail").is_none(), "{case}");
+        }
         for key in [
             "throughput_per_s",
             "p50_ms",

@@ -51,6 +51,18 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
                 pool.capacity() as u64,
             ),
             (
+                "card_browser_pages_busy",
+                "Pages capturing now (live renders, warm-cache and render checks alike).",
+                "gauge",
+                pool.pages_busy() as u64,
+            ),
+            (
+                "card_browser_check_pages_busy",
+                "Pages held by the render checks of design uploads now (at most half the pool).",
+                "gauge",
+                pool.check_pages_busy() as u64,
+            ),
+            (
                 "card_browser_restarts_total",
                 "Browsers relaunched after a crash, kill or deadline.",
                 "counter",

@@ -10,6 +10,7 @@
 //! | `hit-memory`      | A                                      | 32 connections on cards A holds in memory  |
 //! | `hit-s3`          | B: memory tier off, no browser         | concurrency 1 on cards A stored in S3       |
 //! | `warm-cache-1000` | C: fresh bucket                        | `POST /admin/jobs/warm-cache?limit=1000`    |
+//! | `upload-under-load` | D: fresh bucket, control plane       | cold renders at c4 without, then with dry-run uploads back to back (`upload.rs`) |
 //! | `seed-baseline`   | none: playwright-rs in this process    | 2 browsers, a new page and a Playwright PNG screenshot per card |
 //!
 //! Memory is the peak PSS (and RSS) of the instance's whole process tree (service, Node driver,
@@ -19,6 +20,7 @@
 mod load;
 mod process;
 mod seed;
+mod upload;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -48,17 +50,19 @@ pub enum Case {
     HitS3,
     #[value(name = "warm-cache-1000")]
     WarmCache1000,
+    UploadUnderLoad,
     SeedBaseline,
 }
 
 impl Case {
-    const ALL: [Case; 7] = [
+    const ALL: [Case; 8] = [
         Case::ColdPng,
         Case::ColdJpeg,
         Case::ColdWebp,
         Case::HitMemory,
         Case::HitS3,
         Case::WarmCache1000,
+        Case::UploadUnderLoad,
         Case::SeedBaseline,
     ];
 
@@ -70,6 +74,7 @@ impl Case {
             Case::HitMemory => "hit-memory",
             Case::HitS3 => "hit-s3",
             Case::WarmCache1000 => "warm-cache-1000",
+            Case::UploadUnderLoad => "upload-under-load",
             Case::SeedBaseline => "seed-baseline",
         }
     }
@@ -146,6 +151,10 @@ pub struct Row {
     rss_mib: f64,
     #[serde(skip)]
     load: String,
+    /// Figures a case has beyond the columns (`upload-under-load`: the phase without uploads,
+    /// the pool's use, the uploads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -253,7 +262,12 @@ impl Bench {
             let service_cases: Vec<Case> = cases
                 .iter()
                 .copied()
-                .filter(|c| !matches!(c, Case::WarmCache1000 | Case::SeedBaseline))
+                .filter(|c| {
+                    !matches!(
+                        c,
+                        Case::WarmCache1000 | Case::UploadUnderLoad | Case::SeedBaseline
+                    )
+                })
                 .collect();
             if !service_cases.is_empty() {
                 run_request_cases(
@@ -272,6 +286,14 @@ impl Bench {
                 s3.create_bucket(&bucket).await?;
                 let (row, ready_in) = warm_cache(&common, &bucket, plan).await?;
                 startups.push(("warm-cache instance".into(), ready_in));
+                rows.push(row);
+            }
+            if cases.contains(&Case::UploadUnderLoad) {
+                let bucket = format!("{bucket}-upload");
+                s3.create_bucket(&bucket).await?;
+                let ids = Arc::new(listings.iter().map(|l| l.id.clone()).collect());
+                let (row, ready_in) = upload::run(&common, &bucket, ids, plan).await?;
+                startups.push(("upload-under-load instance".into(), ready_in));
                 rows.push(row);
             }
         }
@@ -713,6 +735,7 @@ async fn run_warm_cache(service: &Service, token: &str, limit: usize) -> Result<
         pss_mib: memory.pss_mib(),
         rss_mib: memory.rss_mib(),
         load: format!("{items} cards; p = time to x % warm"),
+        detail: None,
     })
 }
 
@@ -788,6 +811,7 @@ fn row(
         pss_mib: memory.pss_mib(),
         rss_mib: memory.rss_mib(),
         load,
+        detail: None,
     }
 }
 
@@ -810,7 +834,7 @@ fn print_table(rows: &[Row], startups: &[(String, Duration)]) {
     let seed = rows.iter().find(|r| r.name == Case::SeedBaseline.name());
     println!();
     println!(
-        "{:<16} {:>10} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>9} {:>9}  load",
+        "{:<18} {:>10} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>9} {:>9}  load",
         "case",
         "per s",
         "p50 ms",
@@ -836,7 +860,7 @@ fn print_table(rows: &[Row], startups: &[(String, Duration)]) {
             _ => ("-".into(), "-".into()),
         };
         println!(
-            "{:<16} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>10} {:>8.0} {:>8.0} {:>9} {:>9}  {}",
+            "{:<18} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>10} {:>8.0} {:>8.0} {:>9} {:>9}  {}",
             r.name,
             r.throughput_per_s,
             r.p50_ms,

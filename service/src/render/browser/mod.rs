@@ -122,6 +122,7 @@ impl BrowserPool {
                 })
                 .collect(),
             pages: Pages::new(pages),
+            // `check_pages_busy` counts from the same bound.
             checks: tokio::sync::Semaphore::new((pages / 2).max(1)),
             launcher: Launcher::new(&settings),
             processes: Processes::new(),
@@ -140,6 +141,19 @@ impl BrowserPool {
     /// Capacity: pages that can capture at once.
     pub(crate) fn capacity(&self) -> usize {
         self.slots.len() * self.settings.pages_per_browser as usize
+    }
+
+    /// Pages capturing now (their permits are taken).
+    pub(crate) fn pages_busy(&self) -> usize {
+        self.capacity()
+            .saturating_sub(self.pages.permits.available_permits())
+    }
+
+    /// Pages the render checks hold now (of at most half the pool).
+    pub(crate) fn check_pages_busy(&self) -> usize {
+        (self.capacity() / 2)
+            .max(1)
+            .saturating_sub(self.checks.available_permits())
     }
 
     /// Browsers relaunched after a crash, a kill or a failed health probe since start.
