@@ -860,8 +860,8 @@ async fn a_dry_run_publishes_nothing_on_any_instance() -> anyhow::Result<()> {
     // The bucket keeps the last CONTROL__CHECK_RUNS_KEPT (2) runs of the design: two more dry
     // runs push the first out, on every instance.
     let mut runs = vec![first.clone()];
-    for i in 0..2 {
-        let r = auth(http().put(fleet[i].url("/admin/templates/minimal?dry_run=true")))
+    for svc in &fleet {
+        let r = auth(http().put(svc.url("/admin/templates/minimal?dry_run=true")))
             .body(rebuilt.clone())
             .send()
             .await?;
