@@ -310,8 +310,14 @@ impl Bucket {
     async fn prune(&self, design: &str) -> Result<(), ControlError> {
         let prefix = keys::checks_prefix(design);
         let found = self.store.list(&prefix).await?;
+        // Side by side, like the writes: one run is ≈ 17 objects.
+        let mut deletes = JoinSet::new();
         for key in stale(&found, &prefix, self.kept) {
-            self.store.delete(&key).await?;
+            let store = self.store.clone();
+            deletes.spawn(async move { store.delete(&key).await });
+        }
+        while let Some(deleted) = deletes.join_next().await {
+            deleted.map_err(|e| ControlError::Unavailable(e.to_string()))??;
         }
         Ok(())
     }
@@ -340,12 +346,12 @@ fn runs_in(keys: &[String], prefix: &str) -> (BTreeSet<String>, BTreeSet<String>
 /// goes once newer runs push it out).
 fn stale(keys: &[String], prefix: &str, kept: usize) -> Vec<String> {
     let (_, all) = runs_in(keys, prefix);
-    let old: BTreeSet<&String> = all.iter().rev().skip(kept).collect();
+    let old: BTreeSet<&str> = all.iter().rev().skip(kept).map(String::as_str).collect();
     keys.iter()
         .filter(|key| {
             key.strip_prefix(prefix)
                 .and_then(|rest| rest.split_once('/'))
-                .is_some_and(|(run, _)| old.contains(&run.to_owned()))
+                .is_some_and(|(run, _)| old.contains(run))
         })
         .cloned()
         .collect()

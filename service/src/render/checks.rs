@@ -269,19 +269,27 @@ impl Report {
     }
 }
 
+/// The names of the reference listings, in the order they render: the seven smoke inputs, then
+/// the typical one without its photo.
+pub(crate) const REFERENCES: [&str; 8] = [
+    "typical",
+    "long-title",
+    "emoji",
+    "cjk",
+    "rtl",
+    "hostile-markup",
+    "bare",
+    "no-photo",
+];
+
 /// The reference listings the checks render: the smoke inputs with a photo on the typical one,
 /// and the typical one again without.
 pub(crate) fn references() -> Vec<(&'static str, CardInput)> {
-    let names = [
-        "typical",
-        "long-title",
-        "emoji",
-        "cjk",
-        "rtl",
-        "hostile-markup",
-        "bare",
-    ];
-    let mut inputs: Vec<_> = names.into_iter().zip(smoke_inputs()).collect();
+    let mut inputs: Vec<_> = REFERENCES[..7]
+        .iter()
+        .copied()
+        .zip(smoke_inputs())
+        .collect();
     let photo = first_sample_image().and_then(|bytes| {
         use base64::Engine as _;
         let media = sniff(bytes)?;
@@ -294,7 +302,7 @@ pub(crate) fn references() -> Vec<(&'static str, CardInput)> {
         let mut bare = typical.clone();
         bare.image_data_uri = None;
         typical.image_data_uri = photo;
-        inputs.push(("no-photo", bare));
+        inputs.push((REFERENCES[7], bare));
     }
     inputs
 }

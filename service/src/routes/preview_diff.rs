@@ -16,7 +16,7 @@ use axum::routing::get;
 use crate::AppState;
 use crate::control::check_runs::{Card, is_run_id, run_time};
 use crate::error::ApiError;
-use crate::render::checks::diff_image;
+use crate::render::checks::{REFERENCES, diff_image};
 use crate::routes::share::escape;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -166,12 +166,10 @@ async fn image(
     Path((design, run, listing, image)): Path<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     // Checked before they name an object in the bucket.
-    let listing_ok = !listing.is_empty()
-        && listing.len() <= 32
-        && listing
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !card_request::is_design_name(&design) || !is_run_id(&run) || !listing_ok {
+    if !card_request::is_design_name(&design)
+        || !is_run_id(&run)
+        || !REFERENCES.contains(&listing.as_str())
+    {
         return Err(ApiError::NotFound);
     }
     let runs = &state.check_runs;
